@@ -1,0 +1,67 @@
+//! The bus: where accepted events wait for the dispatcher.
+//!
+//! [`Bus`] is the seam between ingest and dispatch. [`EmbeddedBus`] keeps events in the database (the default
+//! for one machine); [`KafkaBus`] puts them on a Kafka topic in the CloudEvents Kafka binding. Both give
+//! at-least-once delivery: a consumer sees every event until it commits past it.
+
+mod embedded;
+mod kafka;
+
+use async_trait::async_trait;
+use cloudevents::{AttributesReader, Event};
+
+pub use embedded::EmbeddedBus;
+pub use kafka::KafkaBus;
+
+/// A bus operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("embedded bus: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("event could not be encoded: {0}")]
+    Encode(String),
+}
+
+pub type Result<T, E = BusError> = std::result::Result<T, E>;
+
+/// Where a delivery sits in the bus, so that it can be committed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// One event handed to a consumer. `event` is an error when the stored record cannot be decoded: the
+/// consumer reports it and commits past it, since no retry can ever decode it.
+#[derive(Debug)]
+pub struct Delivery {
+    pub position: Position,
+    pub event: std::result::Result<Event, String>,
+}
+
+/// A durable event log with consumer groups.
+#[async_trait]
+pub trait Bus: Send + Sync {
+    /// Stores the event; returns only once it would survive a crash of this process.
+    async fn publish(&self, event: &Event) -> Result<()>;
+
+    /// Joins a consumer group; delivery resumes after the group's last commit.
+    async fn subscribe(&self, group: &str) -> Result<Box<dyn Subscription>>;
+}
+
+/// A consumer's view of the bus.
+#[async_trait]
+pub trait Subscription: Send {
+    /// The next event, waiting until there is one.
+    async fn next(&mut self) -> Result<Delivery>;
+
+    /// Marks this delivery, and everything before it, as done for the group.
+    async fn commit(&mut self, delivery: &Delivery) -> Result<()>;
+}
+
+/// The ordering key of an event: its subject, else its source, so that one subject stays in order.
+pub fn ordering_key(event: &Event) -> String {
+    event.subject().map(str::to_owned).unwrap_or_else(|| event.source().to_string())
+}

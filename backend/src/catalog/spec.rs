@@ -1,0 +1,66 @@
+//! A stored service, parsed back into what the dispatcher and executors work with.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::batch::v1::Job;
+use model::parameters::ParameterForm;
+use serde_json::{Map, Value};
+
+use super::{
+    files::{parse_configs, parse_job, parse_parameters, parse_secrets},
+    CatalogError,
+};
+use crate::store::entities::service;
+
+/// A runnable service.
+#[derive(Clone, Debug)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub project: String,
+    pub active: bool,
+    pub allow_manual_triggering: bool,
+    pub trigger_events: Vec<String>,
+    /// The Job from `deployment.yaml`, before k8x adds its environment.
+    pub job: Job,
+    pub parameters: Option<ParameterForm>,
+    pub configs: Map<String, Value>,
+    /// Secret values by key. Never logged, never shown, never written into a Job spec.
+    pub secrets: BTreeMap<String, String>,
+}
+
+impl ServiceSpec {
+    /// Parses a stored service. It was checked when it was loaded, so a failure here means the row was edited.
+    pub fn from_row(row: &service::Model) -> Result<Self, CatalogError> {
+        let file = |f: &str| format!("{}/{f}", row.name);
+        let list = |json: &str, field: &str| {
+            serde_json::from_str::<Vec<String>>(json)
+                .map_err(|e| CatalogError::new(file("manifest.json"), e.to_string()).field(field))
+        };
+        Ok(Self {
+            name: row.name.clone(),
+            project: row.project.clone(),
+            active: row.active,
+            allow_manual_triggering: row.allow_manual_triggering,
+            trigger_events: list(&row.trigger_events, "trigger_events")?,
+            job: parse_job(&file("deployment.yaml"), &row.deployment)?,
+            parameters: row.parameters.as_deref().map(|p| parse_parameters(&file("parameters.json"), p)).transpose()?,
+            configs: row
+                .configs
+                .as_deref()
+                .map(|c| parse_configs(&file("configs.json"), c))
+                .transpose()?
+                .unwrap_or_default(),
+            secrets: row
+                .secrets
+                .as_deref()
+                .map(|s| parse_secrets(&file("secrets.json"), s))
+                .transpose()?
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Whether an event of type `ty` triggers this service.
+    pub fn is_triggered_by(&self, ty: &str) -> bool {
+        self.active && self.trigger_events.iter().any(|t| t == ty)
+    }
+}

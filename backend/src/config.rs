@@ -1,0 +1,133 @@
+//! One typed configuration: defaults, then an optional TOML file, then `K8X_*` environment variables.
+//!
+//! The file is `K8X_CONFIG` if set, else `k8x.toml` in the working directory if it exists. Every field can be
+//! overridden by the upper-case variable of its name with a `K8X_` prefix (`listen` ← `K8X_LISTEN`).
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use figment::{
+    providers::{Env, Format, Serialized, Toml},
+    Figment,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// Which executor launches executions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecutorKind {
+    /// Each container's `command` + `args` as a host process: for one machine without a cluster.
+    Local,
+    /// A Kubernetes Job per execution, through kube-rs.
+    Kubernetes,
+}
+
+/// Everything k8x can be told at start-up.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Config {
+    /// Address the HTTP server (UI, API, ingest) listens on.
+    pub listen: SocketAddr,
+    /// Directory for k8x's own files; the embedded SQLite database lives here.
+    pub data_dir: PathBuf,
+    /// Database URL (`sqlite://…` or `postgres://…`); overrides the SQLite file in `data_dir`. Redacted in logs.
+    #[serde(serialize_with = "serialize_secret", default)]
+    pub database_url: Option<SecretString>,
+    /// Comma-separated Kafka bootstrap servers; unset means the embedded bus on the database.
+    pub kafka_brokers: Option<String>,
+    /// Kafka topic that carries events.
+    pub kafka_topic: String,
+    /// `local` (default) or `kubernetes`.
+    pub executor: ExecutorKind,
+    /// A directory of services (each subdirectory with a `manifest.json`) loaded as a project at start-up;
+    /// the project is named after the directory. Defaults to the bundled `demo` project.
+    pub project_dir: Option<PathBuf>,
+    /// Where the built UI assets (`pkg/k8x.js`, `pkg/k8x.wasm`, `pkg/k8x.css`) are served from.
+    pub site_root: PathBuf,
+    /// The largest event body ingest accepts, in bytes.
+    pub max_event_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            kafka_brokers: None,
+            kafka_topic: "k8x.events".into(),
+            executor: ExecutorKind::Local,
+            project_dir: Some(PathBuf::from("demo")),
+            site_root: PathBuf::from("target/site"),
+            max_event_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// The configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+impl Config {
+    /// Reads defaults, the config file and the environment, in that order.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var("K8X_CONFIG").unwrap_or_else(|_| "k8x.toml".into());
+        Self::figment(Toml::file(file)).extract().map_err(|e| ConfigError(Box::new(e)))
+    }
+
+    fn figment(file: impl figment::Provider) -> Figment {
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(file)
+            .merge(Env::prefixed("K8X_").ignore(&["config"]))
+    }
+
+    /// The database to connect to: `database_url`, or a SQLite file in `data_dir`.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose_secret().to_owned(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("k8x.db").display()),
+        }
+    }
+}
+
+fn serialize_secret<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    // Only used to seed figment's defaults; a real URL never passes through here.
+    value.as_ref().map(|v| v.expose_secret().to_owned()).serialize(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_overrides_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("k8x.toml", "listen = \"0.0.0.0:8080\"\nexecutor = \"kubernetes\"\n")?;
+            jail.set_env("K8X_LISTEN", "127.0.0.1:4000");
+            jail.set_env("K8X_DATABASE_URL", "postgres://u:hunter2@db/k8x");
+            let config: Config = Config::figment(Toml::file("k8x.toml")).extract()?;
+            assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 4000)));
+            assert_eq!(config.executor, ExecutorKind::Kubernetes);
+            assert_eq!(config.database_url(), "postgres://u:hunter2@db/k8x");
+            assert!(!format!("{config:?}").contains("hunter2"), "Debug must redact the database URL");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults_use_sqlite_in_the_data_dir() {
+        let config = Config::default();
+        assert_eq!(config.database_url(), "sqlite://data/k8x.db?mode=rwc");
+        assert_eq!(config.listen.port(), 3000);
+    }
+
+    #[test]
+    fn a_bad_value_is_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("K8X_EXECUTOR", "nomad");
+            let err = Config::figment(Toml::file("none.toml")).extract::<Config>().unwrap_err();
+            assert!(err.to_string().contains("executor") || err.to_string().contains("nomad"), "{err}");
+            Ok(())
+        });
+    }
+}

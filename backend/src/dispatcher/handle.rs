@@ -1,0 +1,89 @@
+//! Handling one delivery: record, match, create, launch.
+
+use cloudevents::{AttributesReader, Data, Event};
+use serde_json::Value;
+
+use super::{Dispatcher, RUN_REQUESTED};
+use crate::{
+    bus::Delivery,
+    catalog::ServiceSpec,
+    executor::{ExecutorError, Launch},
+    ids,
+    store::{NewExecution, StoreError},
+};
+
+/// Handling failed in a way a retry may fix.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Executor(#[from] ExecutorError),
+}
+
+impl Dispatcher {
+    /// Everything one delivery calls for. Safe to repeat: that is what redelivery does.
+    pub(super) async fn handle(&self, delivery: &Delivery) -> Result<(), DispatchError> {
+        let event = match &delivery.event {
+            Ok(event) => event,
+            Err(why) => {
+                // Nothing can ever decode it: report it and move on rather than block every later event.
+                tracing::error!(offset = delivery.position.offset, %why, "skipping an undecodable record");
+                return Ok(());
+            }
+        };
+        let key = ids::event_key(&event.source().to_string(), event.id());
+        self.store.record_event(&key, event).await?;
+        let params = params_of(event);
+        for service in self.targets(event).await? {
+            let execution = self
+                .store
+                .create_execution(NewExecution {
+                    id: ids::execution_id(&key, &service.name),
+                    event_key: key.clone(),
+                    event_id: event.id().to_owned(),
+                    event_type: event.ty().to_owned(),
+                    service: service.name.clone(),
+                    project: service.project.clone(),
+                    params: params.clone(),
+                })
+                .await?;
+            if execution.status == model::views::ExecutionStatus::Queued.as_str() {
+                tracing::info!(execution = %execution.id, service = %service.name, event = %event.id(), "launching");
+                let launch = Launch { execution_id: execution.id, service, event: event.clone(), params: params.clone() };
+                self.executor.launch(launch).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The services an event runs: the one named by a manual run request, else every active service
+    /// subscribed to its type.
+    async fn targets(&self, event: &Event) -> Result<Vec<ServiceSpec>, StoreError> {
+        let manual = (event.ty() == RUN_REQUESTED).then(|| event.extension(super::manual::SERVICE_EXTENSION)).flatten();
+        let rows = match manual {
+            Some(name) => self.store.service(&name.to_string()).await?.into_iter().collect(),
+            None => self.store.services().await?,
+        };
+        let mut targets = Vec::new();
+        for row in rows {
+            match ServiceSpec::from_row(&row) {
+                Ok(spec) if manual.is_some() || spec.is_triggered_by(event.ty()) => targets.push(spec),
+                Ok(_) => {}
+                Err(err) => tracing::error!(service = %row.name, %err, "stored service is broken; not run"),
+            }
+        }
+        Ok(targets)
+    }
+}
+
+/// `K8X_PARAMS`: the event's data as JSON. Data that is not JSON arrives as a string; no data as `{}`.
+pub fn params_of(event: &Event) -> Value {
+    match event.data() {
+        None => Value::Object(Default::default()),
+        Some(Data::Json(value)) => value.clone(),
+        Some(Data::String(text)) => serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone())),
+        Some(Data::Binary(bytes)) => serde_json::from_slice(bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned())),
+    }
+}

@@ -1,0 +1,241 @@
+//! The local executor: runs each container of the prepared Job as a host process, with the environment a
+//! pod would get, for one machine without a cluster.
+//!
+//! Processes start from an empty environment plus `PATH` and `HOME` (a fresh working directory per
+//! execution), so the host's own variables never leak into a service. Containers of one Job run side by side,
+//! as in a pod; the execution succeeds when every one exits with 0. `activeDeadlineSeconds` is honoured.
+
+use std::{collections::BTreeMap, path::PathBuf, process::Stdio, sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use futures::future::join_all;
+use k8s_openapi::api::core::v1::Container;
+use model::views::ExecutionStatus;
+use tokio::{
+    io::{AsyncBufReadExt, AsyncRead, BufReader},
+    process::{Child, Command},
+};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use super::{
+    environment::{prepare_job, secret_name},
+    recorder::LogSink,
+    Executor, ExecutorError, Launch, Recorder,
+};
+use crate::{bus::Bus, store::Store};
+
+/// The longest line kept whole; longer output is cut there.
+const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Runs executions as host processes.
+#[derive(Clone)]
+pub struct LocalExecutor {
+    /// Where executions and their logs are recorded.
+    store: Store,
+    /// Where completion events go.
+    bus: Arc<dyn Bus>,
+    /// Parent of the per-execution working directories.
+    work_dir: PathBuf,
+    /// Cancelled when k8x stops: running processes are killed and their executions marked failed.
+    shutdown: CancellationToken,
+    /// The supervising tasks, so that shutdown can wait for them to record their ending.
+    tasks: TaskTracker,
+}
+
+impl LocalExecutor {
+    pub fn new(store: Store, bus: Arc<dyn Bus>, work_dir: PathBuf, shutdown: CancellationToken) -> Self {
+        Self { store, bus, work_dir, shutdown, tasks: TaskTracker::new() }
+    }
+
+    /// Waits until every execution this executor started has recorded its ending.
+    pub async fn wait(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+}
+
+#[async_trait]
+impl Executor for LocalExecutor {
+    async fn launch(&self, launch: Launch) -> Result<(), ExecutorError> {
+        if !self.store.claim_execution(&launch.execution_id).await? {
+            return Ok(());
+        }
+        let recorder = Recorder::start(self.store.clone(), self.bus.clone(), launch.clone());
+        let sink = recorder.sink();
+        let work = self.work_dir.join(&launch.execution_id);
+        let started = match start(&launch, &work, &sink).await {
+            Ok(started) => started,
+            Err(why) => {
+                sink.line("k8x", format!("could not start: {why}")).await;
+                drop(sink);
+                recorder.finish(ExecutionStatus::Failed, None, Some(why)).await?;
+                return Ok(());
+            }
+        };
+        drop(sink);
+        let shutdown = self.shutdown.clone();
+        self.tasks.spawn(async move {
+            let (status, exit_code, error) = supervise(started, &shutdown).await;
+            let _ = std::fs::remove_dir_all(&work);
+            if let Err(err) = recorder.finish(status, exit_code, error).await {
+                tracing::error!(%err, "could not record the end of an execution");
+            }
+        });
+        Ok(())
+    }
+}
+
+/// The running processes of one execution.
+struct Started {
+    children: Vec<(String, Child)>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+    deadline: Option<Duration>,
+}
+
+async fn start(launch: &Launch, work: &std::path::Path, sink: &LogSink) -> Result<Started, String> {
+    let job = prepare_job(launch);
+    let deadline = job.spec.as_ref().and_then(|s| s.active_deadline_seconds).map(|s| Duration::from_secs(s.max(0) as u64));
+    let containers = job.spec.and_then(|s| s.template.spec).map(|p| p.containers).unwrap_or_default();
+    std::fs::create_dir_all(work).map_err(|e| format!("cannot create the working directory: {e}"))?;
+    let secrets = &launch.service.secrets;
+    let secret = secret_name(&launch.service.name);
+    let prefix_lines = containers.len() > 1;
+    let mut started = Started { children: Vec::new(), readers: Vec::new(), deadline };
+    for container in &containers {
+        let env = environment(container, &secret, secrets, sink).await;
+        let mut child = command(container, work, env)?
+            .spawn()
+            .map_err(|e| format!("container `{}`: {e}", container.name))?;
+        let prefix = if prefix_lines { format!("[{}] ", container.name) } else { String::new() };
+        if let Some(out) = child.stdout.take() {
+            started.readers.push(tokio::spawn(read_lines(out, "stdout", prefix.clone(), sink.clone())));
+        }
+        if let Some(err) = child.stderr.take() {
+            started.readers.push(tokio::spawn(read_lines(err, "stderr", prefix, sink.clone())));
+        }
+        started.children.push((container.name.clone(), child));
+    }
+    Ok(started)
+}
+
+/// The process for one container: `command` + `args`, in `work`, with exactly `env` plus PATH and HOME.
+fn command(container: &Container, work: &std::path::Path, env: BTreeMap<String, String>) -> Result<Command, String> {
+    let argv: Vec<&String> = container.command.iter().flatten().chain(container.args.iter().flatten()).collect();
+    let Some((program, args)) = container.command.as_ref().filter(|c| !c.is_empty()).and(argv.split_first()) else {
+        return Err(format!(
+            "container `{}` has no `command`; the local executor runs `command` + `args` on this machine and cannot use an image's entrypoint",
+            container.name
+        ));
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()))
+        .env("HOME", work)
+        .envs(env)
+        .current_dir(work)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    Ok(cmd)
+}
+
+/// The container's variables, with k8x's secret references resolved to their values.
+async fn environment(
+    container: &Container,
+    secret: &str,
+    secrets: &BTreeMap<String, String>,
+    sink: &LogSink,
+) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    for var in container.env.iter().flatten() {
+        if let Some(value) = &var.value {
+            env.insert(var.name.clone(), value.clone());
+            continue;
+        }
+        let reference = var.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref());
+        match reference.filter(|r| r.name == secret).and_then(|r| secrets.get(&r.key)) {
+            Some(value) => {
+                env.insert(var.name.clone(), value.clone());
+            }
+            None if var.value_from.is_some() => {
+                let note = format!("`{}` takes its value from the cluster; the local executor leaves it unset", var.name);
+                sink.line("k8x", note).await;
+            }
+            None => {
+                env.insert(var.name.clone(), String::new());
+            }
+        }
+    }
+    env
+}
+
+async fn read_lines(stream: impl AsyncRead + Unpin, name: &'static str, prefix: String, sink: LogSink) {
+    let mut reader = BufReader::new(stream);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf).await {
+            Ok(0) => return,
+            Ok(_) => {
+                while matches!(buf.last(), Some(b'\n' | b'\r')) {
+                    buf.pop();
+                }
+                buf.truncate(MAX_LINE_BYTES);
+                sink.line(name, format!("{prefix}{}", String::from_utf8_lossy(&buf))).await;
+            }
+            Err(err) => {
+                sink.line("k8x", format!("reading {name} failed: {err}")).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Waits for every process (or the deadline, or shutdown) and says how the execution ended.
+async fn supervise(mut started: Started, shutdown: &CancellationToken) -> (ExecutionStatus, Option<i32>, Option<String>) {
+    let waits = join_all(started.children.iter_mut().map(|(name, child)| async move { (name.clone(), child.wait().await) }));
+    let deadline = async {
+        match started.deadline {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let outcome = tokio::select! {
+        results = waits => Ok(results),
+        _ = deadline => Err("the Job's activeDeadlineSeconds passed; its processes were killed".to_owned()),
+        _ = shutdown.cancelled() => Err("k8x stopped while the execution ran; its processes were killed".to_owned()),
+    };
+    let results = match outcome {
+        Ok(results) => results,
+        Err(why) => {
+            for (_, child) in &mut started.children {
+                let _ = child.kill().await;
+            }
+            join_all(started.readers).await;
+            return (ExecutionStatus::Failed, None, Some(why));
+        }
+    };
+    // The pipes close when the processes exit; wait for the last lines before recording the ending.
+    join_all(started.readers).await;
+    let mut first_failure = None;
+    for (name, result) in results {
+        let failure = match result {
+            Ok(status) if status.success() => continue,
+            Ok(status) => match status.code() {
+                Some(code) => (Some(code), format!("container `{name}` exited with {code}")),
+                None => (None, format!("container `{name}` was killed by a signal")),
+            },
+            Err(err) => (None, format!("container `{name}`: {err}")),
+        };
+        first_failure.get_or_insert(failure);
+    }
+    match first_failure {
+        None => (ExecutionStatus::Succeeded, Some(0), None),
+        Some((code, why)) => (ExecutionStatus::Failed, code, Some(why)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,72 @@
+use std::sync::Arc;
+
+use model::views::ExecutionStatus;
+use tokio_util::sync::CancellationToken;
+
+use super::*;
+use crate::{bus::EmbeddedBus, executor::environment::tests::launch, store::NewExecution};
+
+async fn run(script: &str, deadline: Option<i64>) -> (crate::store::entities::execution::Model, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display())).await.unwrap();
+    let bus = Arc::new(EmbeddedBus::new(store.db().clone()));
+    let executor = LocalExecutor::new(store.clone(), bus, dir.path().join("work"), CancellationToken::new());
+    let mut launch = launch();
+    {
+        let spec = launch.service.job.spec.as_mut().unwrap();
+        spec.active_deadline_seconds = deadline;
+        let container = &mut spec.template.spec.as_mut().unwrap().containers[0];
+        container.args = Some(vec![script.to_owned()]);
+    }
+    store
+        .create_execution(NewExecution {
+            id: launch.execution_id.clone(),
+            event_key: "k".into(),
+            event_id: "e1".into(),
+            event_type: "a.b".into(),
+            service: "hello".into(),
+            project: "demo".into(),
+            params: launch.params.clone(),
+        })
+        .await
+        .unwrap();
+    executor.launch(launch.clone()).await.unwrap();
+    executor.launch(launch.clone()).await.unwrap(); // a second launch of the same execution does nothing
+    executor.wait().await;
+    let row = store.execution(&launch.execution_id).await.unwrap().unwrap();
+    let lines = store.log_after(&launch.execution_id, 0, 10_000).await.unwrap();
+    (row, lines.into_iter().map(|l| format!("{}:{}", l.stream, l.text)).collect())
+}
+
+#[tokio::test]
+async fn a_container_runs_with_the_k8x_environment_and_its_log_is_kept() {
+    let (row, lines) = run("echo BEGIN; env | sort; echo oops >&2; echo DONE!", None).await;
+    assert_eq!(ExecutionStatus::parse(&row.status), ExecutionStatus::Succeeded, "{lines:?}");
+    assert_eq!(row.exit_code, Some(0));
+    assert!(row.started_at.is_some() && row.finished_at.is_some());
+    // stdout and stderr are read side by side, so only each stream's own order is fixed
+    let stdout: Vec<&String> = lines.iter().filter(|l| l.starts_with("stdout:")).collect();
+    assert_eq!(stdout.first().unwrap().as_str(), "stdout:BEGIN");
+    assert_eq!(stdout.last().unwrap().as_str(), "stdout:DONE!");
+    assert!(lines.contains(&r#"stdout:K8X_PARAMS={"n":1}"#.to_owned()), "{lines:?}");
+    assert!(lines.contains(&"stdout:SERVICE_PORT=80".to_owned()));
+    assert!(lines.contains(&"stdout:API_TOKEN=***".to_owned()), "secrets are masked in the log: {lines:?}");
+    assert!(lines.contains(&"stderr:oops".to_owned()));
+    assert!(!lines.iter().any(|l| l.contains("CARGO")), "the host environment leaked: {lines:?}");
+    assert_eq!(lines.iter().filter(|l| *l == "stdout:BEGIN").count(), 1, "ran twice");
+}
+
+#[tokio::test]
+async fn a_failing_container_fails_the_execution() {
+    let (row, _) = run("echo half; exit 3", None).await;
+    assert_eq!(row.status, "failed");
+    assert_eq!(row.exit_code, Some(3));
+    assert!(row.error.unwrap().contains("exited with 3"));
+}
+
+#[tokio::test]
+async fn the_deadline_kills_a_slow_container() {
+    let (row, _) = run("sleep 30", Some(1)).await;
+    assert_eq!(row.status, "failed");
+    assert!(row.error.unwrap().contains("activeDeadlineSeconds"));
+}

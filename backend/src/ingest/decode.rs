@@ -1,0 +1,127 @@
+//! Turning an HTTP request into checked CloudEvents, through the SDK's HTTP binding.
+
+use axum::{body::Bytes, http::HeaderMap};
+use cloudevents::{AttributesReader, Event};
+
+use crate::catalog::EventType;
+
+/// The media type of batch mode.
+const BATCH: &str = "application/cloudevents-batch+json";
+/// The most events one batch may carry.
+const MAX_BATCH: usize = 1000;
+
+/// Why a request is not an acceptable CloudEvent.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum DecodeError {
+    #[error("not a CloudEvent: send structured mode (Content-Type: application/cloudevents+json) or binary mode (ce-specversion, ce-id, ce-source and ce-type headers)")]
+    NotAnEvent,
+    #[error("invalid CloudEvent: {0}")]
+    Invalid(String),
+    #[error("invalid CloudEvent: attribute `{0}` is empty")]
+    Empty(&'static str),
+    #[error("invalid CloudEvent: {0}")]
+    BadType(String),
+    #[error("invalid batch: {0}")]
+    Batch(String),
+}
+
+/// Decodes one event (binary or structured mode) or a batch.
+pub fn decode(headers: &HeaderMap, body: Bytes) -> Result<Vec<Event>, DecodeError> {
+    let content_type = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let events = if content_type.starts_with(BATCH) {
+        let events: Vec<Event> = serde_json::from_slice(&body).map_err(|e| DecodeError::Batch(e.to_string()))?;
+        if events.is_empty() || events.len() > MAX_BATCH {
+            return Err(DecodeError::Batch(format!("a batch carries 1 to {MAX_BATCH} events, this one {}", events.len())));
+        }
+        events
+    } else {
+        let event = cloudevents::binding::http::to_event(headers, body.to_vec()).map_err(|e| match e {
+            cloudevents::message::Error::WrongEncoding {} => DecodeError::NotAnEvent,
+            other => DecodeError::Invalid(other.to_string()),
+        })?;
+        vec![event]
+    };
+    for event in &events {
+        check(event)?;
+    }
+    Ok(events)
+}
+
+/// What the SDK lets through but k8x cannot use.
+fn check(event: &Event) -> Result<(), DecodeError> {
+    if event.id().is_empty() {
+        return Err(DecodeError::Empty("id"));
+    }
+    if event.source().to_string().is_empty() {
+        return Err(DecodeError::Empty("source"));
+    }
+    EventType::parse(event.ty()).map_err(DecodeError::BadType)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn binary_mode() {
+        let h = headers(&[
+            ("ce-specversion", "1.0"),
+            ("ce-id", "1"),
+            ("ce-source", "/s"),
+            ("ce-type", "a.b"),
+            ("content-type", "application/json"),
+        ]);
+        let events = decode(&h, Bytes::from_static(br#"{"x": 1}"#)).unwrap();
+        assert_eq!(events[0].ty(), "a.b");
+    }
+
+    #[test]
+    fn structured_mode() {
+        let h = headers(&[("content-type", "application/cloudevents+json")]);
+        let body = br#"{"specversion": "1.0", "id": "1", "source": "/s", "type": "a.b", "data": {"x": 1}}"#;
+        let events = decode(&h, Bytes::from_static(body)).unwrap();
+        assert_eq!(events[0].id(), "1");
+    }
+
+    #[test]
+    fn malformed_events_are_named() {
+        let plain = decode(&headers(&[("content-type", "application/json")]), Bytes::from_static(b"{}"));
+        assert_eq!(plain.unwrap_err(), DecodeError::NotAnEvent);
+
+        let h = headers(&[("content-type", "application/cloudevents+json")]);
+        let no_type = decode(&h, Bytes::from_static(br#"{"specversion": "1.0", "id": "1", "source": "/s"}"#));
+        assert!(no_type.unwrap_err().to_string().contains("type"));
+
+        let bad_json = decode(&h, Bytes::from_static(b"{not json"));
+        assert!(matches!(bad_json.unwrap_err(), DecodeError::Invalid(_)));
+
+        let spaced = decode(&h, Bytes::from_static(br#"{"specversion": "1.0", "id": "1", "source": "/s", "type": "a b"}"#));
+        assert!(spaced.unwrap_err().to_string().contains("whitespace"));
+
+        let version = decode(&h, Bytes::from_static(br#"{"specversion": "9.9", "id": "1", "source": "/s", "type": "a"}"#));
+        assert!(version.is_err());
+    }
+
+    #[test]
+    fn batches() {
+        let h = headers(&[("content-type", BATCH)]);
+        let body = br#"[{"specversion": "1.0", "id": "1", "source": "/s", "type": "a"}, {"specversion": "1.0", "id": "2", "source": "/s", "type": "a"}]"#;
+        assert_eq!(decode(&h, Bytes::from_static(body)).unwrap().len(), 2);
+        assert!(decode(&h, Bytes::from_static(b"[]")).is_err());
+    }
+}

@@ -1,0 +1,38 @@
+//! # backend
+//!
+//! Everything k8x does on the server, in the order an event meets it. This crate is never compiled to wasm;
+//! the UI reaches it only through its `ssr` server functions.
+//!
+//! ```text
+//! HTTP ──▶ ingest ──▶ bus ──▶ dispatcher ──▶ executor ──▶ store (executions, logs)
+//!                      ▲                        │
+//!                      └── completion events ◀──┘
+//! ```
+//!
+//! ## Layout
+//! - [`config`]: the one typed configuration (file + `K8X_*`).
+//! - [`ingest`]: `POST /api/v1/events`, CloudEvents over HTTP.
+//! - [`bus`]: the [`bus::Bus`] trait, the embedded bus on the database, the Kafka bus.
+//! - [`dispatcher`]: matches events to services, creates executions idempotently, launches, commits; also
+//!   turns manual runs into events.
+//! - [`executor`]: what a container sees ([`executor::environment`]), the local executor, the recorder.
+//! - [`catalog`]: service directories read, checked and stored.
+//! - [`store`]: sea-orm entities and queries.
+//! - [`views`]: store rows as the UI's view types.
+//! - [`web`]: the non-UI HTTP routes (health, run form, log stream) and the API error type.
+//! - [`ids`]: derived ids that make creation idempotent.
+//! - [`state`]: what handlers share.
+
+pub mod bus;
+pub mod catalog;
+pub mod config;
+pub mod dispatcher;
+pub mod executor;
+pub mod ids;
+pub mod ingest;
+pub mod state;
+pub mod store;
+pub mod views;
+pub mod web;
+
+pub use state::AppState;

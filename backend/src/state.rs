@@ -1,0 +1,18 @@
+//! The state every handler and server function shares.
+
+use std::sync::Arc;
+
+use crate::{bus::Bus, catalog::CatalogError, config::Config, store::Store};
+
+/// Shared by the HTTP routes, the UI's server functions and the background tasks. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The configuration k8x started with.
+    pub config: Arc<Config>,
+    /// Services, events, executions and logs.
+    pub store: Store,
+    /// Where ingest and manual runs publish events.
+    pub bus: Arc<dyn Bus>,
+    /// Problems found loading the project at start-up, shown on the services page.
+    pub catalog_problems: Arc<Vec<CatalogError>>,
+}

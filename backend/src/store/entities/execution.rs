@@ -1,0 +1,32 @@
+//! One run of one service for one event. The id is derived from (event, service), which makes creation
+//! idempotent: a redelivered event finds its execution already there.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "executions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub event_key: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub service: String,
+    pub project: String,
+    /// `queued`, `running`, `succeeded`, `failed`.
+    pub status: String,
+    pub exit_code: Option<i32>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub error: Option<String>,
+    /// `K8X_PARAMS`, JSON.
+    #[sea_orm(column_type = "Text")]
+    pub params: String,
+    pub created_at: DateTimeUtc,
+    pub started_at: Option<DateTimeUtc>,
+    pub finished_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,22 @@
+//! One line an execution wrote.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "log_lines")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub execution_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub seq: i64,
+    /// `stdout`, `stderr` or `k8x`.
+    pub stream: String,
+    #[sea_orm(column_type = "Text")]
+    pub text: String,
+    pub at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

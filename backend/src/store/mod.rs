@@ -1,0 +1,89 @@
+//! The store: every table k8x keeps, through sea-orm, on SQLite (embedded default) or PostgreSQL.
+//!
+//! One file per table family adds its queries to [`Store`]; callers never build SQL themselves.
+
+pub mod entities;
+mod events;
+mod executions;
+mod logs;
+mod services;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+
+pub use executions::NewExecution;
+pub use logs::NewLogLine;
+
+/// A store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+    #[error("could not prepare the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("stored {what} is corrupt: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A handle on the database; cheap to clone (the connection is a pool).
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects and brings the schema up to date. For SQLite, creates the file's directory first.
+    pub async fn connect(url: &str) -> Result<Self> {
+        if let Some(path) = sqlite_file(url) {
+            if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
+            }
+        }
+        let mut options = ConnectOptions::new(url.to_owned());
+        options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
+        if sqlite_file(url).is_some() {
+            // SQLite allows one writer: a small pool with a busy timeout instead of "database is locked".
+            options.max_connections(4).map_sqlx_sqlite_opts(|o| {
+                o.busy_timeout(Duration::from_secs(10)).journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+            });
+        }
+        let db = Database::connect(options).await?;
+        Migrator::up(&db, None).await?;
+        Ok(Self { db })
+    }
+
+    /// The connection, for the embedded bus which keeps its own tables.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}
+
+/// The file path of a `sqlite://` URL, without its query string.
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sqlite_paths_are_found() {
+        assert_eq!(super::sqlite_file("sqlite://data/k8x.db?mode=rwc"), Some("data/k8x.db"));
+        assert_eq!(super::sqlite_file("sqlite::memory:"), None);
+        assert_eq!(super::sqlite_file("postgres://localhost/k8x"), None);
+    }
+}
+
+/// `ON CONFLICT DO NOTHING` that did nothing is reported by some drivers as "record not inserted".
+fn not_inserted_is_fine(err: DbErr) -> std::result::Result<u64, DbErr> {
+    match err {
+        DbErr::RecordNotInserted => Ok(0),
+        other => Err(other),
+    }
+}

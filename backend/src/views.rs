@@ -1,0 +1,103 @@
+//! Read models for the UI: store rows turned into [`model::views`] types. Secrets leave as names only.
+
+use model::views::{ExecutionDetail, ExecutionStatus, ExecutionSummary, LogLine, ServiceDetail, ServiceSummary};
+use serde_json::Value;
+
+use crate::{
+    catalog::ServiceSpec,
+    store::{
+        entities::{execution, service},
+        Result, Store,
+    },
+};
+
+/// Every service, with its last run.
+pub async fn services(store: &Store) -> Result<Vec<ServiceSummary>> {
+    let mut out = Vec::new();
+    for row in store.services().await? {
+        let last_run = store.executions(Some(&row.name), 1).await?.into_iter().next().map(execution_summary);
+        out.push(service_summary(&row, last_run));
+    }
+    Ok(out)
+}
+
+/// One service's page.
+pub async fn service(store: &Store, name: &str) -> Result<Option<ServiceDetail>> {
+    let Some(row) = store.service(name).await? else { return Ok(None) };
+    let recent_runs: Vec<_> = store.executions(Some(name), 20).await?.into_iter().map(execution_summary).collect();
+    let spec = ServiceSpec::from_row(&row).ok();
+    Ok(Some(ServiceDetail {
+        summary: service_summary(&row, recent_runs.first().cloned()),
+        manifest: pretty(&row.manifest),
+        deployment: row.deployment.clone(),
+        configs: row.configs.as_deref().map(pretty),
+        secret_names: spec.as_ref().map(|s| s.secrets.keys().cloned().collect()).unwrap_or_default(),
+        parameters: spec.and_then(|s| s.parameters),
+        recent_runs,
+    }))
+}
+
+/// The newest executions.
+pub async fn executions(store: &Store, limit: u64) -> Result<Vec<ExecutionSummary>> {
+    Ok(store.executions(None, limit).await?.into_iter().map(execution_summary).collect())
+}
+
+/// One execution's page, with its log so far.
+pub async fn execution(store: &Store, id: &str) -> Result<Option<ExecutionDetail>> {
+    let Some(row) = store.execution(id).await? else { return Ok(None) };
+    let event = store.event(&row.event_key).await?.map(|e| pretty(&e.event)).unwrap_or_default();
+    let mut log = Vec::new();
+    loop {
+        let after = log.last().map_or(0, |l: &LogLine| l.seq);
+        let page = store.log_after(id, after, 5000).await?;
+        if page.is_empty() {
+            break;
+        }
+        log.extend(page.into_iter().map(|l| LogLine { seq: l.seq, stream: l.stream, text: l.text }));
+    }
+    Ok(Some(ExecutionDetail {
+        error: row.error.clone(),
+        params: pretty(&row.params),
+        event,
+        log,
+        summary: execution_summary(row),
+    }))
+}
+
+fn service_summary(row: &service::Model, last_run: Option<ExecutionSummary>) -> ServiceSummary {
+    let list = |json: &str| serde_json::from_str::<Vec<String>>(json).unwrap_or_default();
+    ServiceSummary {
+        name: row.name.clone(),
+        project: row.project.clone(),
+        kind: row.kind.clone(),
+        description: row.description.clone(),
+        active: row.active,
+        allow_manual_triggering: row.allow_manual_triggering,
+        trigger_events: list(&row.trigger_events),
+        tags: list(&row.tags),
+        last_run,
+    }
+}
+
+fn execution_summary(row: execution::Model) -> ExecutionSummary {
+    ExecutionSummary {
+        status: ExecutionStatus::parse(&row.status),
+        created_at: row.created_at.to_rfc3339(),
+        started_at: row.started_at.map(|t| t.to_rfc3339()),
+        finished_at: row.finished_at.map(|t| t.to_rfc3339()),
+        id: row.id,
+        service: row.service,
+        project: row.project,
+        event_id: row.event_id,
+        event_type: row.event_type,
+        exit_code: row.exit_code,
+    }
+}
+
+/// JSON pretty-printed; text that is not JSON as it is.
+fn pretty(json: &str) -> String {
+    serde_json::from_str::<Value>(json)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| json.to_owned())
+}

@@ -1,0 +1,133 @@
+//! An execution's log: `GET /api/v1/executions/{id}/log` (the whole log as text, for download) and
+//! `GET /api/v1/executions/{id}/log/stream?after=N` (server-sent events that follow a running execution).
+//!
+//! The stream polls the store rather than an in-memory channel, so it works whichever replica runs the
+//! execution. It sends `line` events (JSON [`LogLine`]), a `status` event when the state changes, and ends
+//! after the execution has ended and every line has been sent.
+
+use std::{convert::Infallible, time::Duration};
+
+use axum::{
+    extract::{Path, Query, State},
+    http::header,
+    response::{
+        sse::{Event, KeepAlive, Sse},
+        IntoResponse,
+    },
+    routing::get,
+    Router,
+};
+use futures::Stream;
+use model::views::{ExecutionStatus, LogLine, StatusUpdate};
+use serde::Deserialize;
+
+use super::ApiError;
+use crate::{state::AppState, store::Store};
+
+/// How often the stream looks for new lines.
+const POLL: Duration = Duration::from_millis(250);
+/// How long the stream waits for an execution that does not exist yet (a run just requested).
+const WAIT_FOR_CREATION: Duration = Duration::from_secs(30);
+/// Lines per read.
+const PAGE: u64 = 1000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/executions/{id}/log", get(download))
+        .route("/api/v1/executions/{id}/log/stream", get(stream))
+}
+
+async fn download(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    state.store.execution(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no execution `{id}`")))?;
+    let mut text = String::new();
+    let mut after = 0;
+    loop {
+        let lines = state.store.log_after(&id, after, PAGE).await?;
+        let Some(last) = lines.last() else { break };
+        after = last.seq;
+        for line in &lines {
+            text.push_str(&line.text);
+            text.push('\n');
+        }
+    }
+    let disposition = format!("attachment; filename=\"{id}.log\"");
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], text))
+}
+
+#[derive(Deserialize)]
+struct After {
+    #[serde(default)]
+    after: i64,
+}
+
+async fn stream(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(After { after }): Query<After>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    Sse::new(follow(state.store, id, after)).keep_alive(KeepAlive::default())
+}
+
+fn follow(store: Store, id: String, mut after: i64) -> impl Stream<Item = Result<Event, Infallible>> {
+    async_stream_lite(move |tx| async move {
+        let mut last_status = None;
+        let mut waited = Duration::ZERO;
+        loop {
+            let execution = match store.execution(&id).await {
+                Ok(execution) => execution,
+                Err(err) => {
+                    tracing::warn!(%err, "log stream: reading the execution failed");
+                    None
+                }
+            };
+            let Some(execution) = execution else {
+                if waited >= WAIT_FOR_CREATION {
+                    let _ = tx.send(Event::default().event("gone").data("no such execution")).await;
+                    return;
+                }
+                waited += POLL;
+                tokio::time::sleep(POLL).await;
+                continue;
+            };
+            // Read the status before the lines: if it says finished, the lines read after it are the last.
+            let status = ExecutionStatus::parse(&execution.status);
+            let lines = store.log_after(&id, after, PAGE).await.unwrap_or_default();
+            let full_page = lines.len() as u64 == PAGE;
+            for line in lines {
+                after = line.seq;
+                let view = LogLine { seq: line.seq, stream: line.stream, text: line.text };
+                let event = Event::default().event("line").id(view.seq.to_string()).json_data(&view);
+                if tx.send(event.unwrap_or_default()).await.is_err() {
+                    return;
+                }
+            }
+            if last_status != Some(status) {
+                last_status = Some(status);
+                let update = StatusUpdate { status, exit_code: execution.exit_code, error: execution.error.clone() };
+                let event = Event::default().event("status").json_data(&update).unwrap_or_default();
+                if tx.send(event).await.is_err() {
+                    return;
+                }
+            }
+            if full_page {
+                continue;
+            }
+            if status.is_finished() {
+                let _ = tx.send(Event::default().event("end").data("end")).await;
+                return;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    })
+}
+
+/// A stream fed by a task through a channel; the task stops when the client goes away.
+fn async_stream_lite<F, Fut>(body: F) -> impl Stream<Item = Result<Event, Infallible>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Event>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(body(tx));
+    futures::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), Ok)
+}

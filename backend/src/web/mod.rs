@@ -1,0 +1,22 @@
+//! HTTP routes that are not Leptos pages: health, manual runs from the form, the log stream and download.
+//! Each file owns its routes; [`router`] merges them with ingest's.
+
+mod error;
+mod health;
+mod logs;
+mod runs;
+
+use axum::Router;
+
+pub use error::ApiError;
+
+use crate::state::AppState;
+
+/// Every API route, ready to merge with the UI's.
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .merge(crate::ingest::router(state.config.max_event_bytes))
+        .merge(health::router())
+        .merge(runs::router())
+        .merge(logs::router())
+}

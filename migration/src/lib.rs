@@ -1,0 +1,22 @@
+//! # migration
+//!
+//! The k8x schema as sea-orm migrations, one file per change (`mYYYYMMDD_NNNNNN_name.rs`). They run at start-up
+//! on SQLite and PostgreSQL alike.
+//!
+//! ## Layout
+//! - `m20261126_000001_initial`: the embedded bus (records + consumer offsets), recorded events, services,
+//!   executions and their log lines.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_initial;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_initial::Migration)]
+    }
+}

@@ -1,0 +1,12 @@
+//! # model
+//!
+//! The types that cross the wire between the k8x server and the browser. Everything here compiles for both
+//! targets (no I/O, no server-only crates), so the UI renders exactly what the server validated.
+//!
+//! ## Layout
+//! - [`parameters`]: the `parameters.json` form — parsing a service's form definition and turning submitted
+//!   values into the typed JSON object a container receives in `K8X_PARAMS`.
+//! - [`views`]: read-only views of services, executions and log lines as the UI shows them.
+
+pub mod parameters;
+pub mod views;

@@ -1,0 +1,126 @@
+//! Read-only views the UI renders. Secrets never appear here: a service view carries secret *names* only.
+
+use serde::{Deserialize, Serialize};
+
+use crate::parameters::ParameterForm;
+
+/// Where an execution is in its life. Stored as the lower-case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecutionStatus {
+    /// Created by the dispatcher, not yet handed to an executor.
+    Queued,
+    /// The executor started it.
+    Running,
+    /// Every container exited with 0.
+    Succeeded,
+    /// A container failed, the launch failed, or k8x stopped while it ran.
+    Failed,
+}
+
+impl ExecutionStatus {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Reads the stored spelling; an unknown value reads as `Failed` rather than hiding the row.
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "queued" => Self::Queued,
+            "running" => Self::Running,
+            "succeeded" => Self::Succeeded,
+            _ => Self::Failed,
+        }
+    }
+
+    /// True once nothing more will happen to the execution.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed)
+    }
+}
+
+/// One row of the services list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceSummary {
+    pub name: String,
+    pub project: String,
+    pub kind: String,
+    pub description: String,
+    pub active: bool,
+    pub allow_manual_triggering: bool,
+    pub trigger_events: Vec<String>,
+    pub tags: Vec<String>,
+    /// The newest execution of this service, if any.
+    pub last_run: Option<ExecutionSummary>,
+}
+
+/// The service page: its files (secrets masked) and its recent runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceDetail {
+    pub summary: ServiceSummary,
+    /// `manifest.json`, pretty-printed.
+    pub manifest: String,
+    /// `deployment.yaml` as written.
+    pub deployment: String,
+    /// `configs.json`, pretty-printed, if the service has one.
+    pub configs: Option<String>,
+    /// The names of the service's secrets; their values never leave the server.
+    pub secret_names: Vec<String>,
+    /// The manual-run form, if the service has a `parameters.json`.
+    pub parameters: Option<ParameterForm>,
+    pub recent_runs: Vec<ExecutionSummary>,
+}
+
+/// One row of the executions list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionSummary {
+    pub id: String,
+    pub service: String,
+    pub project: String,
+    pub status: ExecutionStatus,
+    pub event_id: String,
+    pub event_type: String,
+    pub exit_code: Option<i32>,
+    /// RFC 3339 timestamps.
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+/// The execution page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionDetail {
+    pub summary: ExecutionSummary,
+    /// Why it failed, when k8x (not the container) knows.
+    pub error: Option<String>,
+    /// `K8X_PARAMS` as the container saw it, pretty-printed.
+    pub params: String,
+    /// The triggering CloudEvent, structured-mode JSON, pretty-printed.
+    pub event: String,
+    /// The log as stored so far.
+    pub log: Vec<LogLine>,
+}
+
+/// One captured line of output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// Position in the execution's log, from 1.
+    pub seq: i64,
+    /// `stdout`, `stderr` or `k8x` (lines k8x itself wrote).
+    pub stream: String,
+    pub text: String,
+}
+
+/// What the live log stream sends when an execution changes state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusUpdate {
+    pub status: ExecutionStatus,
+    pub exit_code: Option<i32>,
+    pub error: Option<String>,
+}
