@@ -1,1 +1,68 @@
-//! placeholder
+//! # app
+//!
+//! k8x's web UI. Compiled twice: with `ssr` into the server, which renders every page to HTML (so pages work
+//! before, or without, WebAssembly), and with `hydrate` into the browser, which makes them live.
+//!
+//! ## Layout
+//! - [`api`]: `#[server]` functions — thin: take the backend state from context, call a `backend::views`
+//!   query, map the error.
+//! - `pages/`: one file per route (`/services`, `/services/{name}`, `/executions`, `/executions/{id}`).
+//! - `components/`: the manual-run form renderer, the live log viewer, status badges.
+
+pub mod api;
+mod components;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="data:,"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The root component: navigation and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="k8x" href="/pkg/k8x.css"/>
+        <Title text="k8x"/>
+        <Router>
+            <header class="top">
+                <a class="brand" href="/services">"k8x"</a>
+                <nav>
+                    <a href="/services">"Services"</a>
+                    <a href="/executions">"Executions"</a>
+                </nav>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <p class="empty">"There is no such page."</p> }>
+                    <Route path=path!("/") view=pages::services::ServicesPage/>
+                    <Route path=path!("/services") view=pages::services::ServicesPage/>
+                    <Route path=path!("/services/:name") view=pages::service::ServicePage/>
+                    <Route path=path!("/executions") view=pages::executions::ExecutionsPage/>
+                    <Route path=path!("/executions/:id") view=pages::execution::ExecutionPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

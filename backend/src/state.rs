@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::{bus::Bus, catalog::CatalogError, config::Config, store::Store};
 
 /// Shared by the HTTP routes, the UI's server functions and the background tasks. Cheap to clone.
@@ -15,4 +17,6 @@ pub struct AppState {
     pub bus: Arc<dyn Bus>,
     /// Problems found loading the project at start-up, shown on the services page.
     pub catalog_problems: Arc<Vec<CatalogError>>,
+    /// Cancelled when k8x stops: long-lived responses (log streams) end so the server can drain.
+    pub shutdown: CancellationToken,
 }

@@ -20,6 +20,7 @@ use axum::{
 use futures::Stream;
 use model::views::{ExecutionStatus, LogLine, StatusUpdate};
 use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
 
 use super::ApiError;
 use crate::{state::AppState, store::Store};
@@ -65,14 +66,17 @@ async fn stream(
     Path(id): Path<String>,
     Query(After { after }): Query<After>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    Sse::new(follow(state.store, id, after)).keep_alive(KeepAlive::default())
+    Sse::new(follow(state.store, state.shutdown, id, after)).keep_alive(KeepAlive::default())
 }
 
-fn follow(store: Store, id: String, mut after: i64) -> impl Stream<Item = Result<Event, Infallible>> {
+fn follow(store: Store, shutdown: CancellationToken, id: String, mut after: i64) -> impl Stream<Item = Result<Event, Infallible>> {
     async_stream_lite(move |tx| async move {
         let mut last_status = None;
         let mut waited = Duration::ZERO;
         loop {
+            if shutdown.is_cancelled() {
+                return;
+            }
             let execution = match store.execution(&id).await {
                 Ok(execution) => execution,
                 Err(err) => {

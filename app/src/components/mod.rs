@@ -1,0 +1,5 @@
+//! Pieces the pages share.
+
+pub mod log_view;
+pub mod run_form;
+pub mod status;

@@ -1,0 +1,53 @@
+//! `/executions/{id}`: what ran, why, with what parameters, and its log — live while it runs.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use model::views::{ExecutionDetail, ExecutionStatus};
+
+use crate::{
+    api::get_execution,
+    components::{log_view::LogView, status::short_time},
+};
+
+#[component]
+pub fn ExecutionPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let execution = Resource::new(id, get_execution);
+    view! {
+        <Suspense fallback=|| view! { <p class="empty">"Loading execution…"</p> }>
+            {move || Suspend::new(async move {
+                match execution.await {
+                    Err(err) => view! { <p class="error">{err.to_string()}</p> }.into_any(),
+                    Ok(None) => view! {
+                        <h1>"Execution " <code>{id()}</code></h1>
+                        <p class="muted" id="waiting">"Waiting for the dispatcher to create this execution…"</p>
+                        <LogView execution_id=id() initial=vec![] status=ExecutionStatus::Queued/>
+                    }.into_any(),
+                    Ok(Some(detail)) => view! { <Execution detail/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Execution(detail: ExecutionDetail) -> impl IntoView {
+    let s = detail.summary;
+    view! {
+        <h1>"Execution of " <a href=format!("/services/{}", s.service)>{s.service.clone()}</a></h1>
+        <table class="facts">
+            <tr><th>"Execution"</th><td><code>{s.id.clone()}</code></td></tr>
+            <tr><th>"Event"</th><td><code>{s.event_type.clone()}</code> " " <code>{s.event_id.clone()}</code></td></tr>
+            <tr><th>"Created"</th><td>{short_time(&s.created_at)}</td></tr>
+            <tr><th>"Started"</th><td>{s.started_at.as_deref().map(short_time)}</td></tr>
+            <tr><th>"Finished"</th><td>{s.finished_at.as_deref().map(short_time)}</td></tr>
+            <tr><th>"Exit code"</th><td>{s.exit_code.map(|c| c.to_string())}</td></tr>
+        </table>
+        {detail.error.map(|e| view! { <p class="error" id="execution-error">{e}</p> })}
+        <h2>"Log"</h2>
+        <LogView execution_id=s.id.clone() initial=detail.log status=s.status/>
+        <details><summary>"Parameters (K8X_PARAMS)"</summary><pre class="file" id="params">{detail.params}</pre></details>
+        <details><summary>"Event"</summary><pre class="file">{detail.event}</pre></details>
+    }
+}

@@ -1,0 +1,83 @@
+//! `/services/{name}`: the manifest, deployment, configs, secret names, the Run button (with the
+//! `parameters.json` form when the service has one) and the run history.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use model::views::ServiceDetail;
+
+use crate::{
+    api::get_service,
+    components::{
+        run_form::RunForm,
+        status::{short_time, StatusBadge},
+    },
+};
+
+#[component]
+pub fn ServicePage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let name = move || params.read().get("name").unwrap_or_default();
+    let service = Resource::new(name, get_service);
+    let run_error = move || query.read().get("run_error");
+    view! {
+        <Suspense fallback=|| view! { <p class="empty">"Loading service…"</p> }>
+            {move || Suspend::new(async move {
+                match service.await {
+                    Err(err) => view! { <p class="error">{err.to_string()}</p> }.into_any(),
+                    Ok(None) => view! { <h1>"No such service"</h1> }.into_any(),
+                    Ok(Some(detail)) => view! { <Service detail run_error=run_error()/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Service(detail: ServiceDetail, run_error: Option<String>) -> impl IntoView {
+    let s = detail.summary.clone();
+    view! {
+        <h1>{s.name.clone()} " " <span class="muted">{format!("({})", s.project)}</span></h1>
+        <p>{s.description.clone()}</p>
+        <p>
+            "Triggered by: "
+            {s.trigger_events.iter().map(|t| view! { <code class="chip">{t.clone()}</code> }).collect_view()}
+            {(!s.active).then(|| view! { <span class="badge status-failed">"inactive"</span> })}
+        </p>
+        {run_error.map(|e| view! { <p class="error" id="run-error">"The run was refused: " {e}</p> })}
+        {if s.active && s.allow_manual_triggering {
+            view! { <RunForm service=s.name.clone() form=detail.parameters.clone()/> }.into_any()
+        } else {
+            view! { <p class="muted">"This service cannot be run by hand."</p> }.into_any()
+        }}
+        <h2>"Runs"</h2>
+        {if detail.recent_runs.is_empty() {
+            view! { <p class="empty">"Not run yet."</p> }.into_any()
+        } else {
+            view! {
+                <table class="list" id="runs">
+                    <thead><tr><th>"Execution"</th><th>"Status"</th><th>"Event"</th><th>"Created"</th></tr></thead>
+                    <tbody>{detail.recent_runs.iter().map(|r| view! {
+                        <tr>
+                            <td><a href=format!("/executions/{}", r.id)><code>{r.id[..8].to_owned()}</code></a></td>
+                            <td><StatusBadge status=r.status/></td>
+                            <td><code>{r.event_type.clone()}</code></td>
+                            <td>{short_time(&r.created_at)}</td>
+                        </tr>
+                    }).collect_view()}</tbody>
+                </table>
+            }.into_any()
+        }}
+        <h2>"manifest.json"</h2>
+        <pre class="file">{detail.manifest.clone()}</pre>
+        <h2>"deployment.yaml"</h2>
+        <pre class="file">{detail.deployment.clone()}</pre>
+        {detail.configs.clone().map(|c| view! { <h2>"configs.json"</h2><pre class="file">{c}</pre> })}
+        {(!detail.secret_names.is_empty()).then(|| view! {
+            <h2>"Secrets"</h2>
+            <table class="list" id="secrets"><tbody>
+                {detail.secret_names.iter().map(|k| view! { <tr><td><code>{k.clone()}</code></td><td>"••••••"</td></tr> }).collect_view()}
+            </tbody></table>
+        })}
+    }
+}

@@ -1,0 +1,70 @@
+//! `/services`: every service with its type, tags, trigger events and last run.
+
+use leptos::prelude::*;
+
+use crate::{
+    api::list_services,
+    components::status::{short_time, StatusBadge},
+};
+
+#[component]
+pub fn ServicesPage() -> impl IntoView {
+    let services = Resource::new(|| (), |_| list_services());
+    view! {
+        <h1>"Services"</h1>
+        <Suspense fallback=|| view! { <p class="empty">"Loading services…"</p> }>
+            {move || Suspend::new(async move {
+                match services.await {
+                    Err(err) => view! { <p class="error">{err.to_string()}</p> }.into_any(),
+                    Ok((list, problems)) => view! {
+                        <Problems problems/>
+                        <ServiceTable list/>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Problems(problems: Vec<String>) -> impl IntoView {
+    (!problems.is_empty()).then(|| view! {
+        <div class="problems">
+            <strong>"Some services could not be loaded:"</strong>
+            <ul>{problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+        </div>
+    })
+}
+
+#[component]
+fn ServiceTable(list: Vec<model::views::ServiceSummary>) -> impl IntoView {
+    if list.is_empty() {
+        return view! { <p class="empty">"No services yet."</p> }.into_any();
+    }
+    view! {
+        <table class="list" id="services">
+            <thead><tr>
+                <th>"Name"</th><th>"Project"</th><th>"Type"</th><th>"Trigger events"</th>
+                <th>"Tags"</th><th>"Active"</th><th>"Last run"</th>
+            </tr></thead>
+            <tbody>
+                {list.into_iter().map(|s| view! {
+                    <tr>
+                        <td><a href=format!("/services/{}", s.name)>{s.name.clone()}</a>
+                            <div class="muted">{s.description.clone()}</div></td>
+                        <td>{s.project.clone()}</td>
+                        <td><code>{s.kind.clone()}</code></td>
+                        <td>{s.trigger_events.iter().map(|t| view! { <code class="chip">{t.clone()}</code> }).collect_view()}</td>
+                        <td>{s.tags.iter().map(|t| view! { <span class="chip">{t.clone()}</span> }).collect_view()}</td>
+                        <td>{if s.active { "yes" } else { "no" }}</td>
+                        <td>{s.last_run.map(|run| view! {
+                            <a href=format!("/executions/{}", run.id)><StatusBadge status=run.status/></a>
+                            " " <span class="muted">{short_time(&run.created_at)}</span>
+                        })}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Starts the already built k8x for the end-to-end tests: a fresh data directory, the demo project, port $1.
+set -euo pipefail
+source "$(dirname "$0")/../scripts/env.sh"
+data=$(mktemp -d)
+trap 'rm -rf "$data"' EXIT
+export K8X_LISTEN="127.0.0.1:${1:-3117}" K8X_DATA_DIR="$data" K8X_PROJECT_DIR="$K8X_ROOT/demo" \
+       K8X_SITE_ROOT="$K8X_ROOT/target/site"
+unset K8X_DATABASE_URL K8X_KAFKA_BROKERS
+"$CARGO_TARGET_DIR/debug/k8x"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds k8x without cargo-leptos, the same two builds it does: the browser half (wasm + wasm-bindgen, into
+# target/site/pkg) and the server binary. `cargo leptos build` gives the same result where it is installed.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$K8X_ROOT"
+
+site="$K8X_ROOT/target/site"
+mkdir -p "$site/pkg"
+# shellcheck disable=SC2086
+cargo build -p frontend --lib --target wasm32-unknown-unknown $WASM_BUILD_FLAGS
+wasm-bindgen --target web --no-typescript --out-name k8x --out-dir "$site/pkg" \
+  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/debug/frontend.wasm"
+mv "$site/pkg/k8x_bg.wasm" "$site/pkg/k8x.wasm"
+cp style/main.css "$site/pkg/k8x.css"
+cp -r public/. "$site/"
+cargo build -p server --bin k8x

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust unit and integration tests (SQLite, PostgreSQL, librdkafka's mock cluster),
+# the check that no server-only crate reaches the wasm build, and the Playwright tests in Chromium.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+"$K8X_ROOT/scripts/setup.sh"
+"$K8X_ROOT/scripts/build.sh"
+cd "$K8X_ROOT"
+
+echo "[test] server-only crates stay out of the wasm build"
+tree=$(cargo tree -p frontend --target wasm32-unknown-unknown -e normal)
+for crate in rdkafka kube-client sea-orm sqlx tokio-postgres; do
+  if grep -q " $crate v" <<<"$tree"; then echo "$crate is in the wasm dependency tree" >&2; exit 1; fi
+done
+
+echo "[test] Rust: unit and integration tests"
+cargo nextest run --workspace --no-fail-fast
+
+echo "[test] end-to-end: Playwright in Chromium"
+cd end2end
+npx playwright test

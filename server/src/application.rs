@@ -1,0 +1,141 @@
+//! Building and running k8x: one process, four jobs (ingest, bus, dispatcher, executor) and the UI.
+//!
+//! [`Application::build`] connects the store, picks the bus and executor from the config, loads the project,
+//! starts the dispatcher and binds the listener (port 0 in tests). [`Application::run_until_stopped`] serves
+//! until the shutdown token is cancelled, then waits for the dispatcher and for running executions to record
+//! how they ended.
+
+use std::{net::SocketAddr, path::Path, sync::Arc};
+
+use anyhow::Context as _;
+use axum::Router;
+use backend::{
+    bus::{Bus, EmbeddedBus, KafkaBus},
+    catalog::load_project,
+    config::{Config, ExecutorKind},
+    dispatcher::Dispatcher,
+    executor::LocalExecutor,
+    store::Store,
+    AppState,
+};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+/// A built, not yet serving, k8x.
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    router: Router,
+    /// Shared state, for tests that want to look inside.
+    state: AppState,
+    /// Stops everything.
+    shutdown: CancellationToken,
+    dispatcher: JoinHandle<()>,
+    executor: LocalExecutor,
+}
+
+impl Application {
+    /// Wires everything up and binds `config.listen`.
+    pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Result<Self> {
+        let store = Store::connect(&config.database_url()).await.context("opening the database")?;
+        let bus: Arc<dyn Bus> = match &config.kafka_brokers {
+            Some(brokers) => Arc::new(KafkaBus::new(brokers, &config.kafka_topic).context("connecting to Kafka")?),
+            None => Arc::new(EmbeddedBus::new(store.db().clone())),
+        };
+        if config.executor == ExecutorKind::Kubernetes {
+            anyhow::bail!("K8X_EXECUTOR=kubernetes: the Kubernetes executor is not part of this version yet; use `local`");
+        }
+        // Nothing survives a restart of the local executor: whatever was running is over.
+        let interrupted = store.fail_interrupted_executions("k8x stopped while the execution ran").await?;
+        if interrupted > 0 {
+            tracing::warn!(interrupted, "marked executions interrupted by the last stop as failed");
+        }
+        let executor = LocalExecutor::new(store.clone(), bus.clone(), config.data_dir.join("work"), shutdown.clone());
+        let catalog_problems = match &config.project_dir {
+            Some(dir) => load(&store, dir).await?,
+            None => Vec::new(),
+        };
+        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let address = listener.local_addr()?;
+        let state = AppState {
+            config: Arc::new(config),
+            store: store.clone(),
+            bus: bus.clone(),
+            catalog_problems: Arc::new(catalog_problems),
+            shutdown: shutdown.clone(),
+        };
+        let dispatcher = Dispatcher::new(store, bus, Arc::new(executor.clone()));
+        let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
+        let router = router(&state, address);
+        Ok(Self { listener, address, router, state, shutdown, dispatcher, executor })
+    }
+
+    /// The address actually bound (the port is the real one when the config asked for 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until shutdown, then drains: the dispatcher stops, running executions record their end.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let shutdown = self.shutdown.clone();
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+        self.shutdown.cancel();
+        if let Err(err) = self.dispatcher.await {
+            tracing::error!(%err, "the dispatcher task ended abnormally");
+        }
+        self.executor.wait().await;
+        tracing::info!("k8x stopped");
+        served.context("serving HTTP")
+    }
+}
+
+/// Loads the project in `dir`, named after the directory; returns the problems found.
+async fn load(store: &Store, dir: &Path) -> anyhow::Result<Vec<backend::catalog::CatalogError>> {
+    if !dir.is_dir() {
+        tracing::warn!(dir = %dir.display(), "the project directory does not exist; no project loaded");
+        return Ok(Vec::new());
+    }
+    let name = dir
+        .canonicalize()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "default".into());
+    let report = load_project(store, dir, &name).await?;
+    tracing::info!(project = %name, services = report.loaded.len(), "project loaded");
+    for problem in &report.problems {
+        tracing::warn!(%problem, "service not loaded");
+    }
+    Ok(report.problems)
+}
+
+/// The UI (Leptos pages, server functions, static assets) and the API, on one router.
+fn router(state: &AppState, address: SocketAddr) -> Router {
+    let leptos_options = LeptosOptions::builder()
+        .output_name("k8x")
+        .site_root(state.config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(address)
+        .build();
+    let routes = generate_route_list(app::App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let ui = Router::new()
+        .leptos_routes_with_context(&leptos_options, routes, context, {
+            let options = leptos_options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler(app::shell))
+        .with_state(leptos_options);
+    backend::web::router(state).with_state(state.clone()).merge(ui)
+}
