@@ -28,7 +28,7 @@ pub async fn service(store: &Store, name: &str) -> Result<Option<ServiceDetail>>
     let spec = ServiceSpec::from_row(&row).ok();
     Ok(Some(ServiceDetail {
         summary: service_summary(&row, recent_runs.first().cloned()),
-        manifest: pretty(&row.manifest),
+        manifest: row.manifest.clone(),
         deployment: row.deployment.clone(),
         configs: row.configs.as_deref().map(pretty),
         secret_names: spec.as_ref().map(|s| s.secrets.keys().cloned().collect()).unwrap_or_default(),

@@ -64,7 +64,7 @@ pub struct ServiceSummary {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServiceDetail {
     pub summary: ServiceSummary,
-    /// `manifest.json`, pretty-printed.
+    /// `manifest.json` as written.
     pub manifest: String,
     /// `deployment.yaml` as written.
     pub deployment: String,

@@ -9,16 +9,21 @@ use model::views::{ExecutionStatus, LogLine};
 use super::status::StatusBadge;
 
 #[component]
-pub fn LogView(execution_id: String, initial: Vec<LogLine>, status: ExecutionStatus) -> impl IntoView {
+pub fn LogView(
+    execution_id: String,
+    initial: Vec<LogLine>,
+    status: ExecutionStatus,
+    exit_code: Option<i32>,
+) -> impl IntoView {
     let (lines, set_lines) = signal(initial);
-    let (status, set_status) = signal(status);
+    let (status, set_status) = signal((status, exit_code));
     let download = format!("/api/v1/executions/{execution_id}/log");
 
     #[cfg(feature = "hydrate")]
     {
         let id = execution_id.clone();
         Effect::new(move |_| {
-            if !status.get_untracked().is_finished() {
+            if !status.get_untracked().0.is_finished() {
                 let after = lines.with_untracked(|l| l.last().map_or(0, |l| l.seq));
                 follow::follow(&id, after, set_lines, set_status);
             }
@@ -29,7 +34,8 @@ pub fn LogView(execution_id: String, initial: Vec<LogLine>, status: ExecutionSta
 
     view! {
         <div class="log-toolbar">
-            <span id="log-status">{move || view! { <StatusBadge status=status.get()/> }}</span>
+            <span id="log-status">{move || view! { <StatusBadge status=status.get().0/> }}</span>
+            <span class="muted" id="log-exit">{move || status.get().1.map(|code| format!("exit code {code}"))}</span>
             <a href=download download="">"Download"</a>
         </div>
         <pre class="log" id="log">
@@ -53,7 +59,7 @@ mod follow {
         id: &str,
         after: i64,
         set_lines: WriteSignal<Vec<LogLine>>,
-        set_status: WriteSignal<ExecutionStatus>,
+        set_status: WriteSignal<(ExecutionStatus, Option<i32>)>,
     ) {
         let Ok(source) = EventSource::new(&format!("/api/v1/executions/{id}/log/stream?after={after}")) else {
             return;
@@ -69,7 +75,7 @@ mod follow {
         });
         listen(&source, "status", move |data| {
             if let Ok(update) = serde_json::from_str::<StatusUpdate>(&data) {
-                set_status.set(update.status);
+                set_status.set((update.status, update.exit_code));
             }
         });
         for end in ["end", "gone"] {

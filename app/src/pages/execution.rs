@@ -22,7 +22,7 @@ pub fn ExecutionPage() -> impl IntoView {
                     Ok(None) => view! {
                         <h1>"Execution " <code>{id()}</code></h1>
                         <p class="muted" id="waiting">"Waiting for the dispatcher to create this execution…"</p>
-                        <LogView execution_id=id() initial=vec![] status=ExecutionStatus::Queued/>
+                        <LogView execution_id=id() initial=vec![] status=ExecutionStatus::Queued exit_code=None/>
                     }.into_any(),
                     Ok(Some(detail)) => view! { <Execution detail/> }.into_any(),
                 }
@@ -36,17 +36,16 @@ fn Execution(detail: ExecutionDetail) -> impl IntoView {
     let s = detail.summary;
     view! {
         <h1>"Execution of " <a href=format!("/services/{}", s.service)>{s.service.clone()}</a></h1>
-        <table class="facts">
+        <table class="facts"><tbody>
             <tr><th>"Execution"</th><td><code>{s.id.clone()}</code></td></tr>
             <tr><th>"Event"</th><td><code>{s.event_type.clone()}</code> " " <code>{s.event_id.clone()}</code></td></tr>
             <tr><th>"Created"</th><td>{short_time(&s.created_at)}</td></tr>
             <tr><th>"Started"</th><td>{s.started_at.as_deref().map(short_time)}</td></tr>
             <tr><th>"Finished"</th><td>{s.finished_at.as_deref().map(short_time)}</td></tr>
-            <tr><th>"Exit code"</th><td>{s.exit_code.map(|c| c.to_string())}</td></tr>
-        </table>
+        </tbody></table>
         {detail.error.map(|e| view! { <p class="error" id="execution-error">{e}</p> })}
         <h2>"Log"</h2>
-        <LogView execution_id=s.id.clone() initial=detail.log status=s.status/>
+        <LogView execution_id=s.id.clone() initial=detail.log status=s.status exit_code=s.exit_code/>
         <details><summary>"Parameters (K8X_PARAMS)"</summary><pre class="file" id="params">{detail.params}</pre></details>
         <details><summary>"Event"</summary><pre class="file">{detail.event}</pre></details>
     }

@@ -21,16 +21,19 @@ async fn run(State(state): State<AppState>, Path(name): Path<String>, form: Mult
     let row = state.store.service(&name).await?.ok_or_else(|| ApiError::NotFound(format!("no service `{name}`")))?;
     let service = ServiceSpec::from_row(&row).map_err(|e| ApiError::Internal(e.to_string()))?;
     let back = |why: String| Redirect::to(&format!("/services/{name}?run_error={}", encode(&why)));
-    let submission = match read(form).await {
-        Ok(submission) => submission,
-        Err(why) => return Ok(back(why)),
-    };
+    // A service without parameters.json takes no values: its form is just the Run button.
     let params = match &service.parameters {
-        Some(form) => match form.values(&submission) {
-            Ok(params) => params,
-            Err(invalid) => return Ok(back(invalid.to_string())),
-        },
         None => Default::default(),
+        Some(parameters) => {
+            let submission = match read(form).await {
+                Ok(submission) => submission,
+                Err(why) => return Ok(back(why)),
+            };
+            match parameters.values(&submission) {
+                Ok(params) => params,
+                Err(invalid) => return Ok(back(invalid.to_string())),
+            }
+        }
     };
     match request_run(state.bus.as_ref(), &service, params).await {
         Ok(requested) => {

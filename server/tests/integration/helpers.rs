@@ -1,0 +1,192 @@
+//! `spawn_app()`: a fresh k8x on port 0 with a fixture project, and ways to wait for what it does.
+
+use std::{path::Path, time::Duration};
+
+use backend::{config::Config, store::entities::execution, AppState};
+use secrecy::SecretString;
+use server::Application;
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A running k8x.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub dir: TempDir,
+    shutdown: CancellationToken,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Where a test's database lives.
+pub enum Db {
+    Sqlite,
+    Url(String),
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Db::Sqlite, TempDir::new().unwrap()).await
+}
+
+/// Starts k8x with its data in `dir` (reused by restart tests) and the fixture project.
+pub async fn spawn_app_with(db: Db, dir: TempDir) -> TestApp {
+    server::telemetry::init();
+    let project = dir.path().join("project");
+    if !project.exists() {
+        write_fixture_project(&project);
+    }
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        database_url: match db {
+            Db::Sqlite => None,
+            Db::Url(url) => Some(SecretString::from(url)),
+        },
+        project_dir: Some(project),
+        site_root: dir.path().join("site"),
+        max_event_bytes: 64 * 1024,
+        ..Config::default()
+    };
+    let shutdown = CancellationToken::new();
+    let app = Application::build(config, shutdown.clone()).await.expect("k8x starts");
+    let base = format!("http://{}", app.address());
+    let state = app.state().clone();
+    let server = Some(tokio::spawn(app.run_until_stopped()));
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    TestApp { base, client, state, dir, shutdown, server }
+}
+
+impl TestApp {
+    /// Stops k8x and waits until it has drained; returns the data directory for a restart.
+    pub async fn stop(mut self) -> TempDir {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+        let dir = std::mem::replace(&mut self.dir, TempDir::new().unwrap());
+        dir
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Posts a binary-mode CloudEvent.
+    pub async fn post_event(&self, id: &str, ty: &str, data: serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/events"))
+            .header("ce-specversion", "1.0")
+            .header("ce-id", id)
+            .header("ce-source", "/tests")
+            .header("ce-type", ty)
+            .header("content-type", "application/json")
+            .body(data.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Waits until `id` exists and has ended.
+    pub async fn finished(&self, id: &str) -> execution::Model {
+        wait_until(|| async {
+            let row = self.state.store.execution(id).await.unwrap()?;
+            matches!(row.status.as_str(), "succeeded" | "failed").then_some(row)
+        })
+        .await
+    }
+
+    /// Waits until the event (from `/tests`) has caused `count` executions, and they have all ended.
+    pub async fn executions_of(&self, event_id: &str, count: usize) -> Vec<execution::Model> {
+        let key = backend::ids::event_key("/tests", event_id);
+        wait_until(|| async {
+            let rows = self.state.store.executions_of_event(&key).await.unwrap();
+            let done = rows.len() == count && rows.iter().all(|r| r.status == "succeeded" || r.status == "failed");
+            done.then_some(rows)
+        })
+        .await
+    }
+
+    /// The stored log of an execution.
+    pub async fn log(&self, id: &str) -> Vec<String> {
+        let lines = self.state.store.log_after(id, 0, 100_000).await.unwrap();
+        lines.into_iter().map(|l| l.text).collect()
+    }
+}
+
+/// Polls `check` every 50 ms for up to 20 s.
+pub async fn wait_until<T, F, Fut>(mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..400 {
+        if let Some(found) = check().await {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("gave up waiting after 20 s");
+}
+
+const BASH_JOB: &str = "apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      containers:\n        - name: main\n          image: bash\n          command: [\"/bin/bash\", \"-c\"]\n          args: [\"SCRIPT\"]\n      restartPolicy: Never\n";
+
+fn service(root: &Path, dir: &str, manifest: &str, script: &str, extra: &[(&str, &str)]) {
+    let path = root.join(dir);
+    std::fs::create_dir_all(&path).unwrap();
+    std::fs::write(path.join("manifest.json"), manifest).unwrap();
+    std::fs::write(path.join("deployment.yaml"), BASH_JOB.replace("SCRIPT", script)).unwrap();
+    for (file, text) in extra {
+        std::fs::write(path.join(file), text).unwrap();
+    }
+}
+
+/// Services for every path the tests take.
+fn write_fixture_project(root: &Path) {
+    service(
+        root,
+        "quick",
+        r#"{"name": "quick", "type": "k8x_job", "trigger_events": ["t.quick"], "allow_manual_triggering": true}"#,
+        r#"echo BEGIN; echo params=$K8X_PARAMS; echo token=$TOKEN; echo region=$REGION; echo DONE!"#,
+        &[("secrets.json", r#"{"TOKEN": "sup3r-s3cret"}"#), ("configs.json", r#"{"REGION": "eu-1"}"#)],
+    );
+    service(
+        root,
+        "sleeper",
+        r#"{"name": "inactive one", "type": "k8x_job", "trigger_events": ["t.quick"], "active": false}"#,
+        "echo SHOULD NOT RUN",
+        &[],
+    );
+    service(root, "slow", r#"{"name": "slow", "type": "k8x_job", "trigger_events": ["t.slow"]}"#, "echo BEGIN; sleep 1.5; echo DONE!", &[]);
+    service(root, "failing", r#"{"name": "failing", "type": "k8x_job", "trigger_events": ["t.fail"]}"#, "echo trying; exit 4", &[]);
+    service(
+        root,
+        "on_failure",
+        r#"{"name": "on_failure", "type": "k8x_job", "trigger_events": ["k8x.execution.failed"]}"#,
+        r#"echo got=$K8X_PARAMS"#,
+        &[],
+    );
+    service(
+        root,
+        "form",
+        r#"{"name": "form", "type": "k8x_job", "allow_manual_triggering": true}"#,
+        r#"echo K8X_PARAMS=$K8X_PARAMS"#,
+        &[(
+            "parameters.json",
+            r#"{"fields": [
+                {"type": "text", "name": "who", "required": true},
+                {"type": "int", "name": "count", "min": 0, "max": 10, "default": 1},
+                {"type": "float", "name": "ratio"},
+                {"type": "multiselect", "name": "tags", "choices": [{"title": "A", "value": "a"}, {"title": "B", "value": "b"}]},
+                {"type": "file", "name": "upload"}
+            ]}"#,
+        )],
+    );
+    service(root, "auto_only", r#"{"name": "auto_only", "type": "k8x_job", "trigger_events": ["t.none"]}"#, "true", &[]);
+}

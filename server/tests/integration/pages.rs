@@ -1,0 +1,59 @@
+//! The UI's pages render on the server, with the data in them, before any WebAssembly runs.
+
+use crate::helpers::{spawn_app, spawn_app_with, Db};
+
+async fn page(app: &crate::helpers::TestApp, path: &str) -> String {
+    let response = app.client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn services_executions_and_logs_render_on_the_server() {
+    let app = spawn_app().await;
+    let services = page(&app, "/services").await;
+    for name in ["quick", "slow", "form", "inactive_one"] {
+        assert!(services.contains(&format!(r#"href="/services/{name}""#)), "{name} listed");
+    }
+    let form = page(&app, "/services/form").await;
+    assert!(form.contains(r#"name="count""#) && form.contains(r#"type="number""#), "the form renders its fields");
+    assert!(form.contains(r#"type="file""#));
+    let quick = page(&app, "/services/quick").await;
+    assert!(quick.contains("TOKEN"), "secret names are shown");
+    assert!(!quick.contains("sup3r-s3cret"), "secret values never are");
+
+    app.post_event("page-1", "t.quick", serde_json::json!({})).await;
+    let run = &app.executions_of("page-1", 1).await[0];
+    let executions = page(&app, "/executions").await;
+    assert!(executions.contains(&format!(r#"href="/executions/{}""#, run.id)));
+    let execution = page(&app, &format!("/executions/{}", run.id)).await;
+    assert!(execution.contains("DONE!") && execution.contains("succeeded"));
+}
+
+#[tokio::test]
+async fn the_demo_project_loads_without_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo");
+    copy_dir(&demo, &dir.path().join("project"));
+    let app = spawn_app_with(Db::Sqlite, dir).await;
+    assert!(app.state.catalog_problems.is_empty(), "{:?}", app.state.catalog_problems);
+    let names: Vec<String> = app.state.store.services().await.unwrap().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["form_demo", "k8s_test_job"]);
+    let form = page(&app, "/services/form_demo").await;
+    for kind in ["text", "textarea", "file", "int", "float", "select", "multiselect", "radio"] {
+        assert!(form.contains(&format!("field field-{kind}")), "the demo form has a {kind} field");
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Durability: an event the bus accepted is dispatched even if k8x stopped before dispatching it.
+
+use backend::bus::{Bus, EmbeddedBus};
+use cloudevents::{EventBuilder, EventBuilderV10};
+
+use crate::helpers::{spawn_app, spawn_app_with, Db};
+
+#[tokio::test]
+async fn an_event_accepted_before_a_stop_is_dispatched_after_the_restart() {
+    let app = spawn_app().await;
+    let url = app.state.config.database_url();
+    let dir = app.stop().await;
+
+    // Accepted by the bus while no dispatcher runs: exactly what a crash right after the 202 leaves behind.
+    let store = backend::store::Store::connect(&url).await.unwrap();
+    let event = EventBuilderV10::new().id("after-crash").source("/tests").ty("t.quick").build().unwrap();
+    EmbeddedBus::new(store.db().clone()).publish(&event).await.unwrap();
+    drop(store);
+
+    let app = spawn_app_with(Db::Sqlite, dir).await;
+    let runs = app.executions_of("after-crash", 1).await;
+    assert_eq!(runs[0].status, "succeeded");
+}
+
+#[tokio::test]
+async fn an_execution_cut_short_by_a_stop_is_marked_failed() {
+    let app = spawn_app().await;
+    app.post_event("cut", "t.slow", serde_json::json!({})).await;
+    let key = backend::ids::event_key("/tests", "cut");
+    let id = crate::helpers::wait_until(|| async {
+        let rows = app.state.store.executions_of_event(&key).await.unwrap();
+        rows.into_iter().find(|r| r.status == "running").map(|r| r.id)
+    })
+    .await;
+    let dir = app.stop().await;
+    let app = spawn_app_with(Db::Sqlite, dir).await;
+    let row = app.state.store.execution(&id).await.unwrap().unwrap();
+    assert_eq!(row.status, "failed");
+    assert!(row.error.unwrap().contains("k8x stopped"));
+}
