@@ -22,6 +22,7 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
+use tower_sessions::{cookie::SameSite, MemoryStore, SessionManagerLayer};
 
 /// A built, not yet serving, k8x.
 pub struct Application {
@@ -137,5 +138,7 @@ fn router(state: &AppState, address: SocketAddr) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler(app::shell))
         .with_state(leptos_options);
-    backend::web::router(state).with_state(state.clone()).merge(ui)
+    // Sessions are wired from the start; login (a later issue) stores them in the database and requires them.
+    let sessions = SessionManagerLayer::new(MemoryStore::default()).with_same_site(SameSite::Lax).with_secure(false);
+    backend::web::router(state).with_state(state.clone()).merge(ui).layer(sessions)
 }

@@ -19,8 +19,18 @@ pub fn LogView(
     let (status, set_status) = signal((status, exit_code));
     let download = format!("/api/v1/executions/{execution_id}/log");
 
+    let log_ref = NodeRef::<leptos::html::Pre>::new();
     #[cfg(feature = "hydrate")]
     {
+        // Keep the newest line in view while the execution runs.
+        Effect::new(move |_| {
+            lines.track();
+            if let Some(pre) = log_ref.get() {
+                if status.get_untracked().0 == ExecutionStatus::Running {
+                    pre.set_scroll_top(pre.scroll_height());
+                }
+            }
+        });
         let id = execution_id.clone();
         Effect::new(move |_| {
             if !status.get_untracked().0.is_finished() {
@@ -38,7 +48,7 @@ pub fn LogView(
             <span class="muted" id="log-exit">{move || status.get().1.map(|code| format!("exit code {code}"))}</span>
             <a href=download download="">"Download"</a>
         </div>
-        <pre class="log" id="log">
+        <pre class="log" id="log" node_ref=log_ref>
             <For each=move || lines.get() key=|line| line.seq let:line>
                 <span class=format!("line {}", line.stream)>{line.text}"\n"</span>
             </For>

@@ -59,7 +59,11 @@ pub async fn spawn_app_with(db: Db, dir: TempDir) -> TestApp {
     let base = format!("http://{}", app.address());
     let state = app.state().clone();
     let server = Some(tokio::spawn(app.run_until_stopped()));
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(15))
+        .build()
+        .unwrap();
     TestApp { base, client, state, dir, shutdown, server }
 }
 

@@ -3,9 +3,9 @@
 use crate::helpers::{spawn_app, spawn_app_with, Db};
 
 async fn page(app: &crate::helpers::TestApp, path: &str) -> String {
-    let response = app.client.get(app.url(path)).send().await.unwrap();
+    let response = app.client.get(app.url(path)).send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
     assert_eq!(response.status(), 200, "{path}");
-    response.text().await.unwrap()
+    response.text().await.unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 #[tokio::test]
