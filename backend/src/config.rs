@@ -96,6 +96,7 @@ fn serialize_secret<S: serde::Serializer>(value: &Option<SecretString>, s: S) ->
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail returns its own large error type
 mod tests {
     use super::*;
 

@@ -21,10 +21,12 @@
 //! - [`views`]: store rows as the UI's view types.
 //! - [`web`]: the non-UI HTTP routes (health, run form, log stream) and the API error type.
 //! - [`ids`]: derived ids that make creation idempotent.
+//! - [`chain`]: how deep a chain of completion events may go.
 //! - [`state`]: what handlers share.
 
 pub mod bus;
 pub mod catalog;
+pub mod chain;
 pub mod config;
 pub mod dispatcher;
 pub mod executor;

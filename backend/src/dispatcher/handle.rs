@@ -34,6 +34,10 @@ impl Dispatcher {
         };
         let key = ids::event_key(&event.source().to_string(), event.id());
         self.store.record_event(&key, event).await?;
+        if crate::chain::depth(event) > crate::chain::MAX_DEPTH {
+            tracing::warn!(event = %event.id(), ty = %event.ty(), "a chain of services is deeper than {}; stopping it here", crate::chain::MAX_DEPTH);
+            return Ok(());
+        }
         let params = params_of(event);
         for service in self.targets(event).await? {
             let execution = self

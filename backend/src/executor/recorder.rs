@@ -108,6 +108,7 @@ fn completion_event(
         .subject(launch.service.name.clone())
         .time(Utc::now())
         .extension("correlationid", correlation_id(trigger))
+        .extension(crate::chain::DEPTH_EXTENSION, i64::from(crate::chain::depth(trigger) + 1))
         .data(
             "application/json",
             json!({

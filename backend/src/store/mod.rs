@@ -70,6 +70,14 @@ fn sqlite_file(url: &str) -> Option<&str> {
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
 
+/// `ON CONFLICT DO NOTHING` that did nothing is reported by some drivers as "record not inserted".
+fn not_inserted_is_fine(err: DbErr) -> std::result::Result<u64, DbErr> {
+    match err {
+        DbErr::RecordNotInserted => Ok(0),
+        other => Err(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -77,13 +85,5 @@ mod tests {
         assert_eq!(super::sqlite_file("sqlite://data/k8x.db?mode=rwc"), Some("data/k8x.db"));
         assert_eq!(super::sqlite_file("sqlite::memory:"), None);
         assert_eq!(super::sqlite_file("postgres://localhost/k8x"), None);
-    }
-}
-
-/// `ON CONFLICT DO NOTHING` that did nothing is reported by some drivers as "record not inserted".
-fn not_inserted_is_fine(err: DbErr) -> std::result::Result<u64, DbErr> {
-    match err {
-        DbErr::RecordNotInserted => Ok(0),
-        other => Err(other),
     }
 }

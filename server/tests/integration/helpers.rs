@@ -74,8 +74,7 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.await.unwrap().unwrap();
         }
-        let dir = std::mem::replace(&mut self.dir, TempDir::new().unwrap());
-        dir
+        std::mem::replace(&mut self.dir, TempDir::new().unwrap())
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -95,6 +94,15 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Posts `body` to ingest with the given headers.
+    pub async fn post_raw(&self, headers: &[(&str, &str)], body: impl Into<reqwest::Body>) -> reqwest::Response {
+        let mut request = self.client.post(self.url("/api/v1/events")).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap()
     }
 
     /// Waits until `id` exists and has ended.
@@ -141,7 +149,8 @@ where
 
 const BASH_JOB: &str = "apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      containers:\n        - name: main\n          image: bash\n          command: [\"/bin/bash\", \"-c\"]\n          args: [\"SCRIPT\"]\n      restartPolicy: Never\n";
 
-fn service(root: &Path, dir: &str, manifest: &str, script: &str, extra: &[(&str, &str)]) {
+/// Writes a service directory whose Job runs `script` with bash.
+pub fn service(root: &Path, dir: &str, manifest: &str, script: &str, extra: &[(&str, &str)]) {
     let path = root.join(dir);
     std::fs::create_dir_all(&path).unwrap();
     std::fs::write(path.join("manifest.json"), manifest).unwrap();

@@ -31,14 +31,7 @@ async fn a_binary_event_runs_each_subscribed_active_service_with_its_environment
 async fn structured_and_batch_events_are_accepted() {
     let app = spawn_app().await;
     let structured = json!({"specversion": "1.0", "id": "s-1", "source": "/tests", "type": "t.quick", "data": {"mode": "structured"}});
-    let response = app
-        .client
-        .post(app.url("/api/v1/events"))
-        .header("content-type", "application/cloudevents+json")
-        .body(structured.to_string())
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_raw(&[("content-type", "application/cloudevents+json")], structured.to_string()).await;
     assert_eq!(response.status(), 202);
     let run = &app.executions_of("s-1", 1).await[0];
     assert!(app.log(&run.id).await.contains(&r#"params={"mode":"structured"}"#.to_owned()));
@@ -47,14 +40,7 @@ async fn structured_and_batch_events_are_accepted() {
         {"specversion": "1.0", "id": "b-1", "source": "/tests", "type": "t.quick"},
         {"specversion": "1.0", "id": "b-2", "source": "/tests", "type": "t.quick"}
     ]);
-    let response = app
-        .client
-        .post(app.url("/api/v1/events"))
-        .header("content-type", "application/cloudevents-batch+json")
-        .body(batch.to_string())
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_raw(&[("content-type", "application/cloudevents-batch+json")], batch.to_string()).await;
     assert_eq!(response.status(), 202);
     assert_eq!(response.json::<Value>().await.unwrap(), json!({"ids": ["b-1", "b-2"]}));
     app.executions_of("b-1", 1).await;
@@ -64,7 +50,8 @@ async fn structured_and_batch_events_are_accepted() {
 #[tokio::test]
 async fn malformed_events_get_a_400_that_names_the_problem_and_nothing_is_published() {
     let app = spawn_app().await;
-    let cases: Vec<(&str, Vec<(&str, &str)>, String, &str)> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, String, &'a str);
+    let cases: Vec<Case> = vec![
         ("plain JSON", vec![("content-type", "application/json")], "{}".into(), "not a CloudEvent"),
         (
             "no type",
@@ -93,11 +80,7 @@ async fn malformed_events_get_a_400_that_names_the_problem_and_nothing_is_publis
         ),
     ];
     for (what, headers, body, expected) in cases {
-        let mut request = app.client.post(app.url("/api/v1/events")).body(body);
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        let response = request.send().await.unwrap();
+        let response = app.post_raw(&headers, body).await;
         assert_eq!(response.status(), 400, "{what}");
         let error = response.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
         assert!(error.contains(expected), "{what}: {error}");
@@ -144,4 +127,28 @@ async fn a_failure_is_recorded_and_announced_so_services_can_chain() {
     let log = app.log(&chained.id).await.join("\n");
     assert!(log.contains(&format!(r#""execution_id":"{}""#, run.id)), "{log}");
     assert!(log.contains(r#""exit_code":4"#), "{log}");
+}
+
+#[tokio::test]
+async fn a_service_chained_to_its_own_success_stops_at_the_depth_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::helpers::service(
+        &dir.path().join("project"),
+        "looper",
+        r#"{"name": "looper", "type": "k8x_job", "trigger_events": ["t.loop", "k8x.execution.succeeded"]}"#,
+        "echo loop",
+        &[],
+    );
+    let app = crate::helpers::spawn_app_with(crate::helpers::Db::Sqlite, dir).await;
+    app.post_event("loop-1", "t.loop", json!({})).await;
+    let limit = backend::chain::MAX_DEPTH as usize + 1; // the first run plus one per allowed depth
+    let runs = crate::helpers::wait_until(|| async {
+        let rows = app.state.store.executions(Some("looper"), 100).await.unwrap();
+        (rows.len() >= limit && rows.iter().all(|r| r.status == "succeeded")).then_some(rows)
+    })
+    .await;
+    // Let the last completion event be dispatched (and refused), then make sure nothing more ran.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(app.state.store.executions(Some("looper"), 100).await.unwrap().len(), runs.len());
+    assert_eq!(runs.len(), limit);
 }
