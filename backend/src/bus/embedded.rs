@@ -10,13 +10,16 @@ use async_trait::async_trait;
 use chrono::Utc;
 use cloudevents::Event;
 use sea_orm::{
-    sea_query::OnConflict, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    sea_query::OnConflict, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use tokio::sync::Notify;
 
 use super::{Bus, BusError, Delivery, Position, Result, Subscription};
 use crate::store::entities::{bus_offset, bus_record};
+
+/// The PostgreSQL advisory lock key that orders publishers ("k8xbus").
+const PUBLISH_LOCK: i64 = 0x6b38_7862_7573;
 
 /// How many records a consumer fetches at a time.
 const BATCH: u64 = 100;
@@ -48,7 +51,15 @@ impl Bus for EmbeddedBus {
             stored_at: Set(Utc::now()),
             ..Default::default()
         };
-        bus_record::Entity::insert(record).exec_without_returning(&self.db).await?;
+        // Consumers read in offset order and never look back, so an offset must not become visible after a
+        // higher one. SQLite has one writer at a time; on PostgreSQL a transaction-scoped advisory lock makes
+        // publishers take offsets and commit one after another.
+        let txn = self.db.begin().await?;
+        if txn.get_database_backend() == DbBackend::Postgres {
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PUBLISH_LOCK})")).await?;
+        }
+        bus_record::Entity::insert(record).exec_without_returning(&txn).await?;
+        txn.commit().await?;
         self.published.notify_waiters();
         Ok(())
     }

@@ -28,3 +28,45 @@ async fn ingest_dispatch_and_logs_work_on_postgres() {
 
     admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_publishers_on_postgres_lose_nothing() {
+    use backend::bus::{Bus, EmbeddedBus};
+    use cloudevents::{AttributesReader, EventBuilder, EventBuilderV10};
+
+    let admin = Database::connect(admin_url()).await.unwrap();
+    let name = format!("k8x_test_{}", uuid::Uuid::new_v4().simple());
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let url = format!("{}/{name}", admin_url().rsplit_once('/').unwrap().0);
+    let store = backend::store::Store::connect(&url).await.unwrap();
+    let bus = EmbeddedBus::new(store.db().clone());
+
+    let mut consumer = bus.subscribe("g").await.unwrap();
+    let reader = tokio::spawn(async move {
+        let mut seen = std::collections::BTreeSet::new();
+        while seen.len() < 200 {
+            let delivery = consumer.next().await.unwrap();
+            seen.insert(delivery.event.unwrap().id().to_owned());
+        }
+        seen
+    });
+    let publishers: Vec<_> = (0..8)
+        .map(|p| {
+            let bus = bus.clone();
+            tokio::spawn(async move {
+                for i in 0..25 {
+                    let event = EventBuilderV10::new().id(format!("{p}-{i}")).source("/t").ty("t").build().unwrap();
+                    bus.publish(&event).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for publisher in publishers {
+        publisher.await.unwrap();
+    }
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(20), reader).await.expect("every event arrives").unwrap();
+    assert_eq!(seen.len(), 200);
+    drop(bus);
+    drop(store);
+    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
+}
