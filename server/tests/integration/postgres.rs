@@ -1,22 +1,38 @@
 //! The same path on PostgreSQL (127.0.0.1:5432 here; `K8X_TEST_POSTGRES_URL` points elsewhere), in a
 //! database made for the test and dropped after it.
 
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
 use crate::helpers::{spawn_app_with, Db};
 
-fn admin_url() -> String {
-    std::env::var("K8X_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+/// A database of its own for one test.
+struct TestDatabase {
+    admin: DatabaseConnection,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    async fn create() -> Self {
+        let admin_url =
+            std::env::var("K8X_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let admin = Database::connect(&admin_url).await.expect("PostgreSQL must be running for the test suite");
+        let name = format!("k8x_test_{}", uuid::Uuid::new_v4().simple());
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+        let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+        Self { admin, name, url }
+    }
+
+    async fn drop(self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        self.admin.execute_unprepared(&sql).await.unwrap();
+    }
 }
 
 #[tokio::test]
 async fn ingest_dispatch_and_logs_work_on_postgres() {
-    let admin = Database::connect(admin_url()).await.expect("PostgreSQL must be running for the test suite");
-    let name = format!("k8x_test_{}", uuid::Uuid::new_v4().simple());
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
-    let url = format!("{}/{name}", admin_url().rsplit_once('/').unwrap().0);
-
-    let app = spawn_app_with(Db::Url(url), tempfile::tempdir().unwrap()).await;
+    let db = TestDatabase::create().await;
+    let app = spawn_app_with(Db::Url(db.url.clone()), tempfile::tempdir().unwrap()).await;
     for _ in 0..2 {
         assert_eq!(app.post_event("pg-1", "t.quick", serde_json::json!({"db": "pg"})).await.status(), 202);
     }
@@ -25,8 +41,7 @@ async fn ingest_dispatch_and_logs_work_on_postgres() {
     let log = app.log(&runs[0].id).await;
     assert!(log.contains(&r#"params={"db":"pg"}"#.to_owned()), "{log:?}");
     app.stop().await;
-
-    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
+    db.drop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,11 +49,8 @@ async fn concurrent_publishers_on_postgres_lose_nothing() {
     use backend::bus::{Bus, EmbeddedBus};
     use cloudevents::{AttributesReader, EventBuilder, EventBuilderV10};
 
-    let admin = Database::connect(admin_url()).await.unwrap();
-    let name = format!("k8x_test_{}", uuid::Uuid::new_v4().simple());
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
-    let url = format!("{}/{name}", admin_url().rsplit_once('/').unwrap().0);
-    let store = backend::store::Store::connect(&url).await.unwrap();
+    let db = TestDatabase::create().await;
+    let store = backend::store::Store::connect(&db.url).await.unwrap();
     let bus = EmbeddedBus::new(store.db().clone());
 
     let mut consumer = bus.subscribe("g").await.unwrap();
@@ -68,5 +80,5 @@ async fn concurrent_publishers_on_postgres_lose_nothing() {
     assert_eq!(seen.len(), 200);
     drop(bus);
     drop(store);
-    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
+    db.drop().await;
 }
