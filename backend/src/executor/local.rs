@@ -4,6 +4,8 @@
 //! Processes start from an empty environment plus `PATH` and `HOME` (a fresh working directory per
 //! execution), so the host's own variables never leak into a service. Containers of one Job run side by side,
 //! as in a pod; the execution succeeds when every one exits with 0. `activeDeadlineSeconds` is honoured.
+//! Each container runs in a process group of its own, and the whole group is killed when its main process
+//! ends, the deadline passes or k8x stops — as a container's processes all end with it.
 
 use std::{collections::BTreeMap, path::PathBuf, process::Stdio, sync::Arc, time::Duration};
 
@@ -88,6 +90,8 @@ impl Executor for LocalExecutor {
 /// The running processes of one execution.
 struct Started {
     children: Vec<(String, Child)>,
+    /// The process group of each container (its main process's pid), kept because a reaped child forgets it.
+    groups: Vec<u32>,
     readers: Vec<tokio::task::JoinHandle<()>>,
     deadline: Option<Duration>,
 }
@@ -100,7 +104,7 @@ async fn start(launch: &Launch, work: &std::path::Path, sink: &LogSink) -> Resul
     let secrets = &launch.service.secrets;
     let secret = secret_name(&launch.service.name);
     let prefix_lines = containers.len() > 1;
-    let mut started = Started { children: Vec::new(), readers: Vec::new(), deadline };
+    let mut started = Started { children: Vec::new(), groups: Vec::new(), readers: Vec::new(), deadline };
     for container in &containers {
         let env = environment(container, &secret, secrets, sink).await;
         let mut child = command(container, work, env)?
@@ -113,6 +117,7 @@ async fn start(launch: &Launch, work: &std::path::Path, sink: &LogSink) -> Resul
         if let Some(err) = child.stderr.take() {
             started.readers.push(tokio::spawn(read_lines(err, "stderr", prefix, sink.clone())));
         }
+        started.groups.extend(child.id());
         started.children.push((container.name.clone(), child));
     }
     Ok(started)
@@ -138,6 +143,8 @@ fn command(container: &Container, work: &std::path::Path, env: BTreeMap<String, 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    #[cfg(unix)]
+    cmd.process_group(0);
     Ok(cmd)
 }
 
@@ -210,6 +217,7 @@ async fn supervise(mut started: Started, shutdown: &CancellationToken) -> (Execu
     let results = match outcome {
         Ok(results) => results,
         Err(why) => {
+            kill_groups(&started.groups);
             for (_, child) in &mut started.children {
                 let _ = child.kill().await;
             }
@@ -217,7 +225,9 @@ async fn supervise(mut started: Started, shutdown: &CancellationToken) -> (Execu
             return (ExecutionStatus::Failed, None, Some(why));
         }
     };
-    // The pipes close when the processes exit; wait for the last lines before recording the ending.
+    // Whatever the main processes left running in the background ends with them; then the pipes close and
+    // the last lines can be read before the ending is recorded.
+    kill_groups(&started.groups);
     join_all(started.readers).await;
     let mut first_failure = None;
     for (name, result) in results {
@@ -235,6 +245,20 @@ async fn supervise(mut started: Started, shutdown: &CancellationToken) -> (Execu
         None => (ExecutionStatus::Succeeded, Some(0), None),
         Some((code, why)) => (ExecutionStatus::Failed, code, Some(why)),
     }
+}
+
+/// Kills every process in each container's process group.
+fn kill_groups(groups: &[u32]) {
+    #[cfg(unix)]
+    for &pid in groups {
+        // SAFETY: killpg only sends a signal; the group id is the pid of a child we spawned as a group leader.
+        // A group that has already gone makes it fail with ESRCH, which is fine.
+        unsafe {
+            libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = groups;
 }
 
 #[cfg(test)]

@@ -70,3 +70,19 @@ async fn the_deadline_kills_a_slow_container() {
     assert_eq!(row.status, "failed");
     assert!(row.error.unwrap().contains("activeDeadlineSeconds"));
 }
+
+#[tokio::test]
+async fn background_processes_end_with_the_container() {
+    let started = std::time::Instant::now();
+    let (row, lines) = run("sleep 30 & echo started; exit 0", None).await;
+    assert_eq!(row.status, "succeeded", "{lines:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "waited for a background process");
+}
+
+#[tokio::test]
+async fn the_deadline_kills_the_whole_process_tree() {
+    let started = std::time::Instant::now();
+    let (row, _) = run("bash -c 'sleep 30'; echo never", Some(1)).await;
+    assert_eq!(row.status, "failed");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "a grandchild kept the execution alive");
+}
