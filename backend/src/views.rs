@@ -42,24 +42,22 @@ pub async fn executions(store: &Store, limit: u64) -> Result<Vec<ExecutionSummar
     Ok(store.executions(None, limit).await?.into_iter().map(execution_summary).collect())
 }
 
-/// One execution's page, with its log so far.
+/// The most log lines a page carries; the download has them all.
+pub const PAGE_LOG_LINES: u64 = 5000;
+
+/// One execution's page, with the newest [`PAGE_LOG_LINES`] lines of its log so far.
 pub async fn execution(store: &Store, id: &str) -> Result<Option<ExecutionDetail>> {
     let Some(row) = store.execution(id).await? else { return Ok(None) };
     let event = store.event(&row.event_key).await?.map(|e| pretty(&e.event)).unwrap_or_default();
-    let mut log = Vec::new();
-    loop {
-        let after = log.last().map_or(0, |l: &LogLine| l.seq);
-        let page = store.log_after(id, after, 5000).await?;
-        if page.is_empty() {
-            break;
-        }
-        log.extend(page.into_iter().map(|l| LogLine { seq: l.seq, stream: l.stream, text: l.text }));
-    }
+    let tail = store.log_tail(id, PAGE_LOG_LINES).await?;
+    let log_truncated = tail.first().is_some_and(|first| first.seq > 1);
+    let log = tail.into_iter().map(|l| LogLine { seq: l.seq, stream: l.stream, text: l.text }).collect();
     Ok(Some(ExecutionDetail {
         error: row.error.clone(),
         params: pretty(&row.params),
         event,
         log,
+        log_truncated,
         summary: execution_summary(row),
     }))
 }

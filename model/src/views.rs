@@ -103,8 +103,10 @@ pub struct ExecutionDetail {
     pub params: String,
     /// The triggering CloudEvent, structured-mode JSON, pretty-printed.
     pub event: String,
-    /// The log as stored so far.
+    /// The newest lines of the log as stored so far.
     pub log: Vec<LogLine>,
+    /// Whether earlier lines were left out of `log` (the download has them all).
+    pub log_truncated: bool,
 }
 
 /// One captured line of output.

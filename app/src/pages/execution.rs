@@ -45,6 +45,9 @@ fn Execution(detail: ExecutionDetail) -> impl IntoView {
         </tbody></table>
         {detail.error.map(|e| view! { <p class="error" id="execution-error">{e}</p> })}
         <h2>"Log"</h2>
+        {detail.log_truncated.then(|| view! {
+            <p class="muted" id="log-truncated">"Earlier lines are left out here; the download has the whole log."</p>
+        })}
         <LogView execution_id=s.id.clone() initial=detail.log status=s.status exit_code=s.exit_code/>
         <details><summary>"Parameters (K8X_PARAMS)"</summary><pre class="file" id="params">{detail.params}</pre></details>
         <details><summary>"Event"</summary><pre class="file">{detail.event}</pre></details>

@@ -31,6 +31,18 @@ impl Store {
         Ok(())
     }
 
+    /// The last `count` lines, oldest first.
+    pub async fn log_tail(&self, execution_id: &str, count: u64) -> Result<Vec<log_line::Model>> {
+        let mut lines = log_line::Entity::find()
+            .filter(log_line::Column::ExecutionId.eq(execution_id))
+            .order_by_desc(log_line::Column::Seq)
+            .limit(count)
+            .all(&self.db)
+            .await?;
+        lines.reverse();
+        Ok(lines)
+    }
+
     /// Lines after `after_seq`, oldest first, at most `limit`.
     pub async fn log_after(&self, execution_id: &str, after_seq: i64, limit: u64) -> Result<Vec<log_line::Model>> {
         Ok(log_line::Entity::find()

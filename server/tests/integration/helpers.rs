@@ -201,5 +201,6 @@ fn write_fixture_project(root: &Path) {
             ]}"#,
         )],
     );
+    service(root, "chatty", r#"{"name": "chatty", "type": "k8x_job", "trigger_events": ["t.chatty"]}"#, "seq -f 'line-%g' 1 6000", &[]);
     service(root, "auto_only", r#"{"name": "auto_only", "type": "k8x_job", "trigger_events": ["t.none"]}"#, "true", &[]);
 }

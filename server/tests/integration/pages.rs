@@ -31,6 +31,19 @@ async fn services_executions_and_logs_render_on_the_server() {
 }
 
 #[tokio::test]
+async fn a_long_log_shows_its_tail_and_downloads_whole() {
+    let app = spawn_app().await;
+    app.post_event("chatty-1", "t.chatty", serde_json::json!({})).await;
+    let run = &app.executions_of("chatty-1", 1).await[0];
+    let html = page(&app, &format!("/executions/{}", run.id)).await;
+    assert!(html.contains("log-truncated"));
+    assert!(html.contains(">line-6000") && html.contains(">line-1001<"), "the newest 5000 lines are shown");
+    assert!(!html.contains(">line-1000<"), "older lines are left out");
+    let text = app.client.get(app.url(&format!("/api/v1/executions/{}/log", run.id))).send().await.unwrap();
+    assert_eq!(text.text().await.unwrap().lines().count(), 6000);
+}
+
+#[tokio::test]
 async fn the_demo_project_loads_without_problems() {
     let dir = tempfile::tempdir().unwrap();
     let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo");
