@@ -11,10 +11,17 @@ use crate::{
     },
 };
 
-/// Every service, with its last run.
-pub async fn services(store: &Store) -> Result<Vec<ServiceSummary>> {
+/// The services whose name, description, project, tags or trigger events contain `search` (ignoring case;
+/// all of them when it is blank), each with its last run.
+pub async fn services(store: &Store, search: &str) -> Result<Vec<ServiceSummary>> {
+    let needle = search.trim().to_lowercase();
+    let matches = |row: &service::Model| {
+        [&row.name, &row.description, &row.project, &row.tags, &row.trigger_events]
+            .iter()
+            .any(|field| field.to_lowercase().contains(&needle))
+    };
     let mut out = Vec::new();
-    for row in store.services().await? {
+    for row in store.services().await?.into_iter().filter(|row| matches(row)) {
         let last_run = store.executions(Some(&row.name), 1).await?.into_iter().next().map(execution_summary);
         out.push(service_summary(&row, last_run));
     }

@@ -14,11 +14,11 @@ fn internal(err: backend::store::StoreError) -> ServerFnError {
     ServerFnError::new("k8x could not read its store; see the server log")
 }
 
-/// Every service, and the problems found loading them.
+/// The services matching `search` (all when it is empty), and the problems found loading them.
 #[server]
-pub async fn list_services() -> Result<(Vec<ServiceSummary>, Vec<String>), ServerFnError> {
+pub async fn list_services(search: String) -> Result<(Vec<ServiceSummary>, Vec<String>), ServerFnError> {
     let state = state()?;
-    let services = backend::views::services(&state.store).await.map_err(internal)?;
+    let services = backend::views::services(&state.store, &search).await.map_err(internal)?;
     Ok((services, state.catalog_problems.iter().map(ToString::to_string).collect()))
 }
 

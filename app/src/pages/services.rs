@@ -1,6 +1,8 @@
-//! `/services`: every service with its type, tags, trigger events and last run.
+//! `/services`: every service with its type, tags, trigger events and last run; `?q=` narrows the list to
+//! services whose name, description, project, tag or trigger event contains the text.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::list_services,
@@ -9,9 +11,15 @@ use crate::{
 
 #[component]
 pub fn ServicesPage() -> impl IntoView {
-    let services = Resource::new(|| (), |_| list_services());
+    let query = use_query_map();
+    let search = move || query.read().get("q").unwrap_or_default();
+    let services = Resource::new(search, list_services);
     view! {
         <h1>"Services"</h1>
+        <form method="get" action="/services" class="search">
+            <input type="search" name="q" id="search" placeholder="Search name, tag, event…" value=search/>
+            <button type="submit">"Search"</button>
+        </form>
         <Suspense fallback=|| view! { <p class="empty">"Loading services…"</p> }>
             {move || Suspend::new(async move {
                 match services.await {

@@ -15,6 +15,9 @@ async fn services_executions_and_logs_render_on_the_server() {
     for name in ["quick", "slow", "form", "inactive_one"] {
         assert!(services.contains(&format!(r#"href="/services/{name}""#)), "{name} listed");
     }
+    let found = page(&app, "/services?q=T.SLOW").await;
+    assert!(found.contains(r#"href="/services/slow""#), "search matches trigger events, ignoring case");
+    assert!(!found.contains(r#"href="/services/quick""#), "search leaves out what does not match");
     let form = page(&app, "/services/form").await;
     assert!(form.contains(r#"name="count""#) && form.contains(r#"type="number""#), "the form renders its fields");
     assert!(form.contains(r#"type="file""#));
