@@ -72,6 +72,9 @@ impl Dispatcher {
         let mut targets = Vec::new();
         for row in rows {
             match ServiceSpec::from_row(&row) {
+                Ok(spec) if manual.is_some() && !(spec.active && spec.allow_manual_triggering) => {
+                    tracing::warn!(service = %spec.name, "a run request for a service that cannot be run by hand; ignored");
+                }
                 Ok(spec) if manual.is_some() || spec.is_triggered_by(event.ty()) => targets.push(spec),
                 Ok(_) => {}
                 Err(err) => tracing::error!(service = %row.name, %err, "stored service is broken; not run"),

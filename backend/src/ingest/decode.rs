@@ -7,6 +7,9 @@ use crate::catalog::EventType;
 
 /// The media type of batch mode.
 const BATCH: &str = "application/cloudevents-batch+json";
+/// Event types k8x publishes itself (manual runs, completions); nobody else may, or they could start any
+/// service by hand or fake an outcome.
+const RESERVED_PREFIX: &str = "k8x.";
 /// The most events one batch may carry.
 const MAX_BATCH: usize = 1000;
 
@@ -23,6 +26,8 @@ pub enum DecodeError {
     BadType(String),
     #[error("invalid batch: {0}")]
     Batch(String),
+    #[error("event type `{0}` is reserved: types starting with `k8x.` are published by k8x itself")]
+    Reserved(String),
 }
 
 /// Decodes one event (binary or structured mode) or a batch.
@@ -60,6 +65,9 @@ fn check(event: &Event) -> Result<(), DecodeError> {
         return Err(DecodeError::Empty("source"));
     }
     EventType::parse(event.ty()).map_err(DecodeError::BadType)?;
+    if event.ty().starts_with(RESERVED_PREFIX) {
+        return Err(DecodeError::Reserved(event.ty().to_owned()));
+    }
     Ok(())
 }
 
@@ -115,6 +123,9 @@ mod tests {
 
         let version = decode(&h, Bytes::from_static(br#"{"specversion": "9.9", "id": "1", "source": "/s", "type": "a"}"#));
         assert!(version.is_err());
+
+        let body = br#"{"specversion": "1.0", "id": "1", "source": "/s", "type": "k8x.service.run_requested"}"#;
+        assert!(matches!(decode(&h, Bytes::from_static(body)).unwrap_err(), DecodeError::Reserved(_)));
     }
 
     #[test]

@@ -73,6 +73,12 @@ async fn malformed_events_get_a_400_that_names_the_problem_and_nothing_is_publis
             "0.1",
         ),
         (
+            "a reserved type",
+            vec![("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "/s"), ("ce-type", "k8x.service.run_requested")],
+            String::new(),
+            "reserved",
+        ),
+        (
             "a bad event in a batch",
             vec![("content-type", "application/cloudevents-batch+json")],
             json!([{"specversion": "1.0", "id": "1", "source": "/s", "type": "t.quick"}, {"id": "2"}]).to_string(),
