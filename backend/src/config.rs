@@ -116,6 +116,18 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_a_valid_config() {
+        // In a jail: the other tests set K8X_* variables, and jails take turns.
+        figment::Jail::expect_with(|_| {
+            let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../k8x.example.toml");
+            let config: Config = Config::figment(Toml::file(example)).extract()?;
+            assert_eq!(config.listen, Config::default().listen);
+            assert_eq!(config.max_event_bytes, 1048576);
+            Ok(())
+        });
+    }
+
+    #[test]
     fn defaults_use_sqlite_in_the_data_dir() {
         let config = Config::default();
         assert_eq!(config.database_url(), "sqlite://data/k8x.db?mode=rwc");
