@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -56,11 +56,13 @@ pub fn App() -> impl IntoView {
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"There is no such page."</p> }>
-                    <Route path=path!("/") view=pages::services::ServicesPage/>
-                    <Route path=path!("/services") view=pages::services::ServicesPage/>
-                    <Route path=path!("/services/:name") view=pages::service::ServicePage/>
-                    <Route path=path!("/executions") view=pages::executions::ExecutionsPage/>
-                    <Route path=path!("/executions/:id") view=pages::execution::ExecutionPage/>
+                    // Async: the server waits for the page's data and sends it whole, so every page reads (and
+                    // every form works) with no script at all, not only before the WebAssembly arrives.
+                    <Route path=path!("/") view=pages::services::ServicesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/services") view=pages::services::ServicesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/services/:name") view=pages::service::ServicePage ssr=SsrMode::Async/>
+                    <Route path=path!("/executions") view=pages::executions::ExecutionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/executions/:id") view=pages::execution::ExecutionPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
