@@ -125,6 +125,20 @@ impl TestApp {
         .await
     }
 
+    /// Waits until the dispatcher has committed everything on the embedded bus so far.
+    pub async fn dispatched_all(&self) {
+        use backend::store::entities::{bus_offset, bus_record};
+        use sea_orm::{EntityTrait, QueryOrder};
+        let db = self.state.store.db();
+        let last = bus_record::Entity::find().order_by_desc(bus_record::Column::Offset).one(db).await.unwrap();
+        let Some(last) = last else { return };
+        wait_until(|| async {
+            let committed = bus_offset::Entity::find_by_id(backend::dispatcher::GROUP.to_owned()).one(db).await.unwrap();
+            committed.filter(|c| c.next_offset > last.offset).map(drop)
+        })
+        .await;
+    }
+
     /// The stored log of an execution.
     pub async fn log(&self, id: &str) -> Vec<String> {
         let lines = self.state.store.log_after(id, 0, 100_000).await.unwrap();
