@@ -111,7 +111,7 @@ async fn load(store: &Store, dir: &Path) -> anyhow::Result<Vec<backend::catalog:
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "default".into());
     let report = load_project(store, dir, &name).await?;
-    tracing::info!(project = %name, services = report.loaded.len(), "project loaded");
+    tracing::info!(project = %name, services = report.loaded.len(), removed = report.removed, "project loaded");
     for problem in &report.problems {
         tracing::warn!(%problem, "service not loaded");
     }

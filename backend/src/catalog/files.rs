@@ -120,6 +120,11 @@ pub fn parse_secrets(file: &str, json: &str) -> Result<BTreeMap<String, String>,
     };
     map.into_iter()
         .map(|(key, value)| match value {
+            _ if !crate::executor::environment::is_env_name(&key) => Err(CatalogError::new(
+                file,
+                "a secret's name becomes an environment variable: use letters, digits and `_`, not starting with a digit",
+            )
+            .field(key)),
             Value::String(s) => Ok((key, s)),
             Value::Number(_) | Value::Bool(_) => Ok((key, value.to_string())),
             _ => Err(CatalogError::new(file, "a secret must be a string, number or boolean").field(key)),
@@ -157,6 +162,8 @@ mod tests {
         assert_eq!(parse_secrets("s.json", r#"{"A": "x", "N": 3}"#).unwrap()["N"], "3");
         let err = parse_secrets("s.json", r#"{"A": {"b": 1}}"#).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("A"));
+        let err = parse_secrets("s.json", r#"{"api-key": "x"}"#).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("api-key"));
         assert!(parse_configs("c.json", "[1]").is_err());
         assert_eq!(parse_configs("c.json", "{\n\"a\": }").unwrap_err().line, Some(2));
     }

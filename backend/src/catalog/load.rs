@@ -14,9 +14,12 @@ pub struct LoadReport {
     pub loaded: Vec<String>,
     /// Services skipped, and why.
     pub problems: Vec<CatalogError>,
+    /// How many services of the project were removed because they are no longer there (or no longer load).
+    pub removed: u64,
 }
 
-/// Loads every service directory (a subdirectory with a `manifest.json`) of `dir` as project `project`.
+/// Loads every service directory (a subdirectory with a `manifest.json`) of `dir` as project `project`, and
+/// removes the project's services that are gone: the project is what the directory holds now.
 pub async fn load_project(store: &Store, dir: &Path, project: &str) -> Result<LoadReport, StoreError> {
     let mut report = LoadReport::default();
     let mut entries: Vec<_> = match std::fs::read_dir(dir) {
@@ -48,6 +51,7 @@ pub async fn load_project(store: &Store, dir: &Path, project: &str) -> Result<Lo
         store.upsert_service(to_row(files, project)).await?;
         report.loaded.push(name);
     }
+    report.removed = store.remove_services_except(project, &report.loaded).await?;
     Ok(report)
 }
 
@@ -105,5 +109,11 @@ mod tests {
         let row = store.service("good_one").await.unwrap().unwrap();
         assert_eq!(row.project, "p");
         assert_eq!(row.trigger_events, r#"["a.b"]"#);
+
+        // The directory is the truth: a service removed from it leaves the project on the next load.
+        std::fs::remove_dir_all(dir.path().join("good")).unwrap();
+        let report = load_project(&store, dir.path(), "p").await.unwrap();
+        assert_eq!(report.removed, 1);
+        assert!(store.service("good_one").await.unwrap().is_none());
     }
 }

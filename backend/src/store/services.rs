@@ -1,6 +1,6 @@
 //! Services: written by the catalog loader, read by the dispatcher and the UI.
 
-use sea_orm::{sea_query::OnConflict, EntityTrait, QueryOrder};
+use sea_orm::{sea_query::OnConflict, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{entities::service, Result, Store};
 
@@ -32,6 +32,16 @@ impl Store {
             .exec_without_returning(&self.db)
             .await?;
         Ok(())
+    }
+
+    /// Removes the services of `project` that are not in `keep`; returns how many went.
+    pub async fn remove_services_except(&self, project: &str, keep: &[String]) -> Result<u64> {
+        let result = service::Entity::delete_many()
+            .filter(service::Column::Project.eq(project))
+            .filter(service::Column::Name.is_not_in(keep.iter().cloned()))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected)
     }
 
     /// Every service, by name.
