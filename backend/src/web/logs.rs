@@ -70,13 +70,10 @@ async fn stream(
 }
 
 fn follow(store: Store, shutdown: CancellationToken, id: String, mut after: i64) -> impl Stream<Item = Result<Event, Infallible>> {
-    async_stream_lite(move |tx| async move {
+    channel_stream(move |tx| async move {
         let mut last_status = None;
         let mut waited = Duration::ZERO;
         loop {
-            if shutdown.is_cancelled() {
-                return;
-            }
             let execution = match store.execution(&id).await {
                 Ok(execution) => execution,
                 Err(err) => {
@@ -90,7 +87,9 @@ fn follow(store: Store, shutdown: CancellationToken, id: String, mut after: i64)
                     return;
                 }
                 waited += POLL;
-                tokio::time::sleep(POLL).await;
+                if !pause(&tx, &shutdown).await {
+                    return;
+                }
                 continue;
             };
             // Read the status before the lines: if it says finished, the lines read after it are the last.
@@ -120,13 +119,25 @@ fn follow(store: Store, shutdown: CancellationToken, id: String, mut after: i64)
                 let _ = tx.send(Event::default().event("end").data("end")).await;
                 return;
             }
-            tokio::time::sleep(POLL).await;
+            if !pause(&tx, &shutdown).await {
+                return;
+            }
         }
     })
 }
 
+/// Waits one poll interval; `false` when the viewer has gone or k8x is stopping, so the task ends even
+/// while nothing new is there to send.
+async fn pause(tx: &tokio::sync::mpsc::Sender<Event>, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = tx.closed() => false,
+        _ = shutdown.cancelled() => false,
+        _ = tokio::time::sleep(POLL) => true,
+    }
+}
+
 /// A stream fed by a task through a channel; the task stops when the client goes away.
-fn async_stream_lite<F, Fut>(body: F) -> impl Stream<Item = Result<Event, Infallible>>
+fn channel_stream<F, Fut>(body: F) -> impl Stream<Item = Result<Event, Infallible>>
 where
     F: FnOnce(tokio::sync::mpsc::Sender<Event>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
