@@ -7,6 +7,9 @@ source "$(dirname "$0")/env.sh"
 "$K8X_ROOT/scripts/build.sh"
 cd "$K8X_ROOT"
 
+echo "[test] formatting"
+cargo fmt --all -- --check
+
 echo "[test] server-only crates stay out of the wasm build"
 tree=$(cargo tree -p frontend --target wasm32-unknown-unknown -e normal)
 for crate in rdkafka kube-client sea-orm sqlx tokio-postgres; do

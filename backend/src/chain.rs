@@ -26,7 +26,8 @@ mod tests {
     fn depth_defaults_to_zero_and_reads_the_extension() {
         let plain = EventBuilderV10::new().id("1").source("/s").ty("t").build().unwrap();
         assert_eq!(depth(&plain), 0);
-        let chained = EventBuilderV10::new().id("1").source("/s").ty("t").extension(DEPTH_EXTENSION, 3i64).build().unwrap();
+        let chained =
+            EventBuilderV10::new().id("1").source("/s").ty("t").extension(DEPTH_EXTENSION, 3i64).build().unwrap();
         assert_eq!(depth(&chained), 3);
     }
 }

@@ -287,7 +287,8 @@ impl Field {
             }
             FieldKind::Float => {
                 let raw = single()?;
-                let n: f64 = raw.parse().ok().filter(|n: &f64| n.is_finite()).ok_or(format!("`{raw}` is not a number"))?;
+                let n: f64 =
+                    raw.parse().ok().filter(|n: &f64| n.is_finite()).ok_or(format!("`{raw}` is not a number"))?;
                 self.check_range(n)?;
                 Value::from(n)
             }

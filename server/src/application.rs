@@ -46,7 +46,9 @@ impl Application {
             None => Arc::new(EmbeddedBus::new(store.db().clone())),
         };
         if config.executor == ExecutorKind::Kubernetes {
-            anyhow::bail!("K8X_EXECUTOR=kubernetes: the Kubernetes executor is not part of this version yet; use `local`");
+            anyhow::bail!(
+                "K8X_EXECUTOR=kubernetes: the Kubernetes executor is not part of this version yet; use `local`"
+            );
         }
         // Nothing survives a restart of the local executor: whatever was running is over.
         let interrupted = store.fail_interrupted_executions("k8x stopped while the execution ran").await?;

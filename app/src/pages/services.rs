@@ -36,11 +36,13 @@ pub fn ServicesPage() -> impl IntoView {
 
 #[component]
 fn Problems(problems: Vec<String>) -> impl IntoView {
-    (!problems.is_empty()).then(|| view! {
-        <div class="problems">
-            <strong>"Some services could not be loaded:"</strong>
-            <ul>{problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
-        </div>
+    (!problems.is_empty()).then(|| {
+        view! {
+            <div class="problems">
+                <strong>"Some services could not be loaded:"</strong>
+                <ul>{problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+            </div>
+        }
     })
 }
 

@@ -65,16 +65,9 @@ impl Bus for EmbeddedBus {
     }
 
     async fn subscribe(&self, group: &str) -> Result<Box<dyn Subscription>> {
-        let next = bus_offset::Entity::find_by_id(group.to_owned())
-            .one(&self.db)
-            .await?
-            .map_or(0, |row| row.next_offset);
-        Ok(Box::new(EmbeddedSubscription {
-            bus: self.clone(),
-            group: group.to_owned(),
-            next,
-            buffer: VecDeque::new(),
-        }))
+        let next =
+            bus_offset::Entity::find_by_id(group.to_owned()).one(&self.db).await?.map_or(0, |row| row.next_offset);
+        Ok(Box::new(EmbeddedSubscription { bus: self.clone(), group: group.to_owned(), next, buffer: VecDeque::new() }))
     }
 }
 

@@ -28,9 +28,8 @@ impl ServiceFiles {
     /// Reads the directory `dir`, naming files as `label/<file>` in errors.
     pub fn read(dir: &Path, label: &str) -> Result<Self, CatalogError> {
         let name = |file: &str| format!("{label}/{file}");
-        let manifest_json = read(dir, "manifest.json", &name)?.ok_or_else(|| {
-            CatalogError::new(name("manifest.json"), "the file is missing")
-        })?;
+        let manifest_json = read(dir, "manifest.json", &name)?
+            .ok_or_else(|| CatalogError::new(name("manifest.json"), "the file is missing"))?;
         let manifest = Manifest::parse(&name("manifest.json"), &manifest_json)?;
         let deployment_yaml = read(dir, "deployment.yaml", &name)?
             .ok_or_else(|| CatalogError::new(name("deployment.yaml"), "the file is missing"))?;
@@ -39,12 +38,10 @@ impl ServiceFiles {
         if let Some(json) = &parameters_json {
             parse_parameters(&name("parameters.json"), json)?;
         }
-        let configs = read(dir, "configs.json", &name)?
-            .map(|json| parse_configs(&name("configs.json"), &json))
-            .transpose()?;
-        let secrets = read(dir, "secrets.json", &name)?
-            .map(|json| parse_secrets(&name("secrets.json"), &json))
-            .transpose()?;
+        let configs =
+            read(dir, "configs.json", &name)?.map(|json| parse_configs(&name("configs.json"), &json)).transpose()?;
+        let secrets =
+            read(dir, "secrets.json", &name)?.map(|json| parse_secrets(&name("secrets.json"), &json)).transpose()?;
         Ok(Self { manifest, manifest_json, deployment_yaml, parameters_json, configs, secrets })
     }
 }
@@ -60,7 +57,10 @@ fn read(dir: &Path, file: &str, name: &dyn Fn(&str) -> String) -> Result<Option<
         return Err(CatalogError::new(name(file), "is not a regular file"));
     }
     if meta.len() > MAX_FILE_BYTES {
-        return Err(CatalogError::new(name(file), format!("is {} bytes; at most {MAX_FILE_BYTES} are read", meta.len())));
+        return Err(CatalogError::new(
+            name(file),
+            format!("is {} bytes; at most {MAX_FILE_BYTES} are read", meta.len()),
+        ));
     }
     let bytes = std::fs::read(&path).map_err(|e| CatalogError::new(name(file), e.to_string()))?;
     String::from_utf8(bytes).map(Some).map_err(|_| CatalogError::new(name(file), "is not UTF-8 text"))
@@ -151,7 +151,10 @@ mod tests {
         assert!(err.line.is_some(), "{err}");
         let err = parse_job("d.yaml", "apiVersion: apps/v1\nkind: Deployment\n").unwrap_err();
         assert_eq!(err.field.as_deref(), Some("apiVersion"));
-        let err = parse_job("d.yaml", "apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      containers: []\n");
+        let err = parse_job(
+            "d.yaml",
+            "apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      containers: []\n",
+        );
         assert_eq!(err.unwrap_err().field.as_deref(), Some("spec.template.spec.containers"));
         let err = parse_job("d.yaml", "apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      containers:\n        - image: 5\n          name: [1]\n");
         assert!(err.is_err());

@@ -43,8 +43,11 @@ pub async fn load_project(store: &Store, dir: &Path, project: &str) -> Result<Lo
         let name = files.manifest.name.as_str().to_owned();
         if !names.insert(name.clone()) {
             report.problems.push(
-                CatalogError::new(format!("{label}/manifest.json"), format!("another service is already named `{name}`"))
-                    .field("name"),
+                CatalogError::new(
+                    format!("{label}/manifest.json"),
+                    format!("another service is already named `{name}`"),
+                )
+                .field("name"),
             );
             continue;
         }
@@ -89,13 +92,23 @@ mod tests {
     async fn good_services_load_and_broken_ones_are_reported() {
         let dir = tempfile::tempdir().unwrap();
         let job = "apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      containers:\n        - name: c\n          image: busybox\n          command: [\"true\"]\n";
-        write(dir.path(), "good", "manifest.json", r#"{"name": "good one", "type": "k8x_job", "trigger_events": ["a.b"]}"#);
+        write(
+            dir.path(),
+            "good",
+            "manifest.json",
+            r#"{"name": "good one", "type": "k8x_job", "trigger_events": ["a.b"]}"#,
+        );
         write(dir.path(), "good", "deployment.yaml", job);
         write(dir.path(), "good", "secrets.json", r#"{"TOKEN": "s3cr3t"}"#);
         write(dir.path(), "no_deploy", "manifest.json", r#"{"name": "x", "type": "k8x_job"}"#);
         write(dir.path(), "bad_params", "manifest.json", r#"{"name": "y", "type": "k8x_job"}"#);
         write(dir.path(), "bad_params", "deployment.yaml", job);
-        write(dir.path(), "bad_params", "parameters.json", "{\"fields\": [\n{\"type\": \"int\", \"name\": \"n\", \"min\": 5, \"max\": 1}]}");
+        write(
+            dir.path(),
+            "bad_params",
+            "parameters.json",
+            "{\"fields\": [\n{\"type\": \"int\", \"name\": \"n\", \"min\": 5, \"max\": 1}]}",
+        );
         write(dir.path(), "not_a_service", "README", "hi");
 
         let store = Store::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display())).await.unwrap();

@@ -96,8 +96,11 @@ impl Manifest {
         })?;
         let name = ServiceName::parse(&raw.name).map_err(|m| CatalogError::new(file, m).field("name"))?;
         if raw.kind != Self::KIND && raw.kind != "k8s_job" {
-            return Err(CatalogError::new(file, format!("`{}` is not a service type k8x runs; use `k8x_job`", raw.kind))
-                .field("type"));
+            return Err(CatalogError::new(
+                file,
+                format!("`{}` is not a service type k8x runs; use `k8x_job`", raw.kind),
+            )
+            .field("type"));
         }
         let trigger_events = raw
             .trigger_events

@@ -58,9 +58,4 @@ impl ServiceSpec {
                 .unwrap_or_default(),
         })
     }
-
-    /// Whether an event of type `ty` triggers this service.
-    pub fn is_triggered_by(&self, ty: &str) -> bool {
-        self.active && self.trigger_events.iter().any(|t| t == ty)
-    }
 }

@@ -9,7 +9,7 @@ use crate::{
     catalog::ServiceSpec,
     executor::{ExecutorError, Launch},
     ids,
-    store::{NewExecution, StoreError},
+    store::{entities::service, NewExecution, StoreError},
 };
 
 /// Handling failed in a way a retry may fix.
@@ -54,7 +54,8 @@ impl Dispatcher {
                 .await?;
             if execution.status == model::views::ExecutionStatus::Queued.as_str() {
                 tracing::info!(execution = %execution.id, service = %service.name, event = %event.id(), "launching");
-                let launch = Launch { execution_id: execution.id, service, event: event.clone(), params: params.clone() };
+                let launch =
+                    Launch { execution_id: execution.id, service, event: event.clone(), params: params.clone() };
                 self.executor.launch(launch).await?;
             }
         }
@@ -65,23 +66,33 @@ impl Dispatcher {
     /// subscribed to its type.
     async fn targets(&self, event: &Event) -> Result<Vec<ServiceSpec>, StoreError> {
         let manual = (event.ty() == RUN_REQUESTED).then(|| event.extension(super::manual::SERVICE_EXTENSION)).flatten();
-        let rows = match manual {
-            Some(name) => self.store.service(&name.to_string()).await?.into_iter().collect(),
-            None => self.store.services().await?,
+        let rows: Vec<service::Model> = match manual {
+            Some(name) => {
+                let row = self.store.service(&name.to_string()).await?;
+                let runnable = row.filter(|r| r.active && r.allow_manual_triggering);
+                if runnable.is_none() {
+                    tracing::warn!(service = %name, "a run request for a service that cannot be run by hand; ignored");
+                }
+                runnable.into_iter().collect()
+            }
+            // Only the cheap columns decide; the Job is parsed just for the services that will run.
+            None => self.store.services().await?.into_iter().filter(|row| subscribes(row, event.ty())).collect(),
         };
         let mut targets = Vec::new();
         for row in rows {
             match ServiceSpec::from_row(&row) {
-                Ok(spec) if manual.is_some() && !(spec.active && spec.allow_manual_triggering) => {
-                    tracing::warn!(service = %spec.name, "a run request for a service that cannot be run by hand; ignored");
-                }
-                Ok(spec) if manual.is_some() || spec.is_triggered_by(event.ty()) => targets.push(spec),
-                Ok(_) => {}
+                Ok(spec) => targets.push(spec),
                 Err(err) => tracing::error!(service = %row.name, %err, "stored service is broken; not run"),
             }
         }
         Ok(targets)
     }
+}
+
+/// Whether an active service subscribes to events of type `ty`.
+fn subscribes(row: &service::Model, ty: &str) -> bool {
+    row.active
+        && serde_json::from_str::<Vec<String>>(&row.trigger_events).is_ok_and(|types| types.iter().any(|t| t == ty))
 }
 
 /// `K8X_PARAMS`: the event's data as JSON. Data that is not JSON arrives as a string; no data as `{}`.
@@ -90,7 +101,8 @@ pub fn params_of(event: &Event) -> Value {
         None => Value::Object(Default::default()),
         Some(Data::Json(value)) => value.clone(),
         Some(Data::String(text)) => serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone())),
-        Some(Data::Binary(bytes)) => serde_json::from_slice(bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned())),
+        Some(Data::Binary(bytes)) => {
+            serde_json::from_slice(bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+        }
     }
 }

@@ -37,7 +37,11 @@ pub enum RunError {
 }
 
 /// Publishes a run request for `service` with `params` as the event's data.
-pub async fn request_run(bus: &dyn Bus, service: &ServiceSpec, params: Map<String, Value>) -> Result<RunRequested, RunError> {
+pub async fn request_run(
+    bus: &dyn Bus,
+    service: &ServiceSpec,
+    params: Map<String, Value>,
+) -> Result<RunRequested, RunError> {
     if !service.active {
         return Err(RunError::Inactive(service.name.clone()));
     }

@@ -18,10 +18,7 @@ pub fn secret_name(service: &str) -> String {
 
 /// The correlation id of an event: its `correlationid` extension, else its id.
 pub fn correlation_id(event: &Event) -> String {
-    event
-        .extension("correlationid")
-        .map(ToString::to_string)
-        .unwrap_or_else(|| event.id().to_owned())
+    event.extension("correlationid").map(ToString::to_string).unwrap_or_else(|| event.id().to_owned())
 }
 
 /// The plain (non-secret) variables k8x adds, in a fixed order.
@@ -85,7 +82,11 @@ fn add_env(container: &mut Container, vars: &[(String, String)], secret: &str, s
             name: (*key).clone(),
             value: None,
             value_from: Some(EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector { name: secret.to_owned(), key: (*key).clone(), optional: None }),
+                secret_key_ref: Some(SecretKeySelector {
+                    name: secret.to_owned(),
+                    key: (*key).clone(),
+                    optional: None,
+                }),
                 ..Default::default()
             }),
         });

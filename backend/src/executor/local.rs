@@ -98,7 +98,8 @@ struct Started {
 
 async fn start(launch: &Launch, work: &std::path::Path, sink: &LogSink) -> Result<Started, String> {
     let job = prepare_job(launch);
-    let deadline = job.spec.as_ref().and_then(|s| s.active_deadline_seconds).map(|s| Duration::from_secs(s.max(0) as u64));
+    let deadline =
+        job.spec.as_ref().and_then(|s| s.active_deadline_seconds).map(|s| Duration::from_secs(s.max(0) as u64));
     let containers = job.spec.and_then(|s| s.template.spec).map(|p| p.containers).unwrap_or_default();
     std::fs::create_dir_all(work).map_err(|e| format!("cannot create the working directory: {e}"))?;
     let secrets = &launch.service.secrets;
@@ -107,9 +108,8 @@ async fn start(launch: &Launch, work: &std::path::Path, sink: &LogSink) -> Resul
     let mut started = Started { children: Vec::new(), groups: Vec::new(), readers: Vec::new(), deadline };
     for container in &containers {
         let env = environment(container, &secret, secrets, sink).await;
-        let mut child = command(container, work, env)?
-            .spawn()
-            .map_err(|e| format!("container `{}`: {e}", container.name))?;
+        let mut child =
+            command(container, work, env)?.spawn().map_err(|e| format!("container `{}`: {e}", container.name))?;
         let prefix = if prefix_lines { format!("[{}] ", container.name) } else { String::new() };
         if let Some(out) = child.stdout.take() {
             started.readers.push(tokio::spawn(read_lines(out, "stdout", prefix.clone(), sink.clone())));
@@ -167,7 +167,8 @@ async fn environment(
                 env.insert(var.name.clone(), value.clone());
             }
             None if var.value_from.is_some() => {
-                let note = format!("`{}` takes its value from the cluster; the local executor leaves it unset", var.name);
+                let note =
+                    format!("`{}` takes its value from the cluster; the local executor leaves it unset", var.name);
                 sink.line("k8x", note).await;
             }
             None => {
@@ -201,8 +202,12 @@ async fn read_lines(stream: impl AsyncRead + Unpin, name: &'static str, prefix: 
 }
 
 /// Waits for every process (or the deadline, or shutdown) and says how the execution ended.
-async fn supervise(mut started: Started, shutdown: &CancellationToken) -> (ExecutionStatus, Option<i32>, Option<String>) {
-    let waits = join_all(started.children.iter_mut().map(|(name, child)| async move { (name.clone(), child.wait().await) }));
+async fn supervise(
+    mut started: Started,
+    shutdown: &CancellationToken,
+) -> (ExecutionStatus, Option<i32>, Option<String>) {
+    let waits =
+        join_all(started.children.iter_mut().map(|(name, child)| async move { (name.clone(), child.wait().await) }));
     let deadline = async {
         match started.deadline {
             Some(d) => tokio::time::sleep(d).await,

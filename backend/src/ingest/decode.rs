@@ -32,15 +32,15 @@ pub enum DecodeError {
 
 /// Decodes one event (binary or structured mode) or a batch.
 pub fn decode(headers: &HeaderMap, body: Bytes) -> Result<Vec<Event>, DecodeError> {
-    let content_type = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let content_type =
+        headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
     let events = if content_type.starts_with(BATCH) {
         let events: Vec<Event> = serde_json::from_slice(&body).map_err(|e| DecodeError::Batch(e.to_string()))?;
         if events.is_empty() || events.len() > MAX_BATCH {
-            return Err(DecodeError::Batch(format!("a batch carries 1 to {MAX_BATCH} events, this one {}", events.len())));
+            return Err(DecodeError::Batch(format!(
+                "a batch carries 1 to {MAX_BATCH} events, this one {}",
+                events.len()
+            )));
         }
         events
     } else {
@@ -118,10 +118,12 @@ mod tests {
         let bad_json = decode(&h, Bytes::from_static(b"{not json"));
         assert!(matches!(bad_json.unwrap_err(), DecodeError::Invalid(_)));
 
-        let spaced = decode(&h, Bytes::from_static(br#"{"specversion": "1.0", "id": "1", "source": "/s", "type": "a b"}"#));
+        let spaced =
+            decode(&h, Bytes::from_static(br#"{"specversion": "1.0", "id": "1", "source": "/s", "type": "a b"}"#));
         assert!(spaced.unwrap_err().to_string().contains("whitespace"));
 
-        let version = decode(&h, Bytes::from_static(br#"{"specversion": "9.9", "id": "1", "source": "/s", "type": "a"}"#));
+        let version =
+            decode(&h, Bytes::from_static(br#"{"specversion": "9.9", "id": "1", "source": "/s", "type": "a"}"#));
         assert!(version.is_err());
 
         let body = br#"{"specversion": "1.0", "id": "1", "source": "/s", "type": "k8x.service.run_requested"}"#;

@@ -24,7 +24,11 @@ pub fn router(max_event_bytes: usize) -> Router<AppState> {
     Router::new().route("/api/v1/events", post(ingest)).layer(DefaultBodyLimit::max(max_event_bytes))
 }
 
-async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn ingest(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let events = decode(&headers, body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let mut ids = Vec::with_capacity(events.len());
     for event in &events {

@@ -9,10 +9,8 @@ impl Store {
     /// Records an event once; recording it again (a redelivery) changes nothing.
     pub async fn record_event(&self, key: &str, event: &cloudevents::Event) -> Result<()> {
         use cloudevents::AttributesReader as _;
-        let json = serde_json::to_string(event).map_err(|e| super::StoreError::Corrupt {
-            what: "event",
-            detail: e.to_string(),
-        })?;
+        let json = serde_json::to_string(event)
+            .map_err(|e| super::StoreError::Corrupt { what: "event", detail: e.to_string() })?;
         let row = event::ActiveModel {
             key: Set(key.to_owned()),
             event_id: Set(event.id().to_owned()),

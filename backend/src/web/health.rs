@@ -11,6 +11,11 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn health(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state.store.db().execute_unprepared("SELECT 1").await.map_err(|e| ApiError::Unavailable(format!("database: {e}")))?;
+    state
+        .store
+        .db()
+        .execute_unprepared("SELECT 1")
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("database: {e}")))?;
     Ok("ok")
 }

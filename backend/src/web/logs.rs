@@ -52,7 +52,10 @@ async fn download(State(state): State<AppState>, Path(id): Path<String>) -> Resu
         }
     }
     let disposition = format!("attachment; filename=\"{id}.log\"");
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], text))
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+        text,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -69,7 +72,12 @@ async fn stream(
     Sse::new(follow(state.store, state.shutdown, id, after)).keep_alive(KeepAlive::default())
 }
 
-fn follow(store: Store, shutdown: CancellationToken, id: String, mut after: i64) -> impl Stream<Item = Result<Event, Infallible>> {
+fn follow(
+    store: Store,
+    shutdown: CancellationToken,
+    id: String,
+    mut after: i64,
+) -> impl Stream<Item = Result<Event, Infallible>> {
     channel_stream(move |tx| async move {
         let mut last_status = None;
         let mut waited = Duration::ZERO;

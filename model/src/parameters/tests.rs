@@ -114,6 +114,7 @@ fn broken_forms_name_the_problem() {
     let bad_default = ParameterForm::parse(r#"{"fields": [{"type": "int", "name": "n", "default": 5, "max": 3}]}"#);
     assert!(bad_default.unwrap_err().to_string().contains("above the maximum"));
 
-    let duplicate = ParameterForm::parse(r#"{"fields": [{"type": "text", "name": "a"}, {"type": "text", "name": "a"}]}"#);
+    let duplicate =
+        ParameterForm::parse(r#"{"fields": [{"type": "text", "name": "a"}, {"type": "text", "name": "a"}]}"#);
     assert!(duplicate.unwrap_err().to_string().contains("more than one"));
 }

@@ -133,7 +133,8 @@ impl TestApp {
         let last = bus_record::Entity::find().order_by_desc(bus_record::Column::Offset).one(db).await.unwrap();
         let Some(last) = last else { return };
         wait_until(|| async {
-            let committed = bus_offset::Entity::find_by_id(backend::dispatcher::GROUP.to_owned()).one(db).await.unwrap();
+            let committed =
+                bus_offset::Entity::find_by_id(backend::dispatcher::GROUP.to_owned()).one(db).await.unwrap();
             committed.filter(|c| c.next_offset > last.offset).map(drop)
         })
         .await;
@@ -190,8 +191,20 @@ fn write_fixture_project(root: &Path) {
         "echo SHOULD NOT RUN",
         &[],
     );
-    service(root, "slow", r#"{"name": "slow", "type": "k8x_job", "trigger_events": ["t.slow"]}"#, "echo BEGIN; sleep 1.5; echo DONE!", &[]);
-    service(root, "failing", r#"{"name": "failing", "type": "k8x_job", "trigger_events": ["t.fail"]}"#, "echo trying; exit 4", &[]);
+    service(
+        root,
+        "slow",
+        r#"{"name": "slow", "type": "k8x_job", "trigger_events": ["t.slow"]}"#,
+        "echo BEGIN; sleep 1.5; echo DONE!",
+        &[],
+    );
+    service(
+        root,
+        "failing",
+        r#"{"name": "failing", "type": "k8x_job", "trigger_events": ["t.fail"]}"#,
+        "echo trying; exit 4",
+        &[],
+    );
     service(
         root,
         "on_failure",
@@ -215,6 +228,18 @@ fn write_fixture_project(root: &Path) {
             ]}"#,
         )],
     );
-    service(root, "chatty", r#"{"name": "chatty", "type": "k8x_job", "trigger_events": ["t.chatty"]}"#, "seq -f 'line-%g' 1 6000", &[]);
-    service(root, "auto_only", r#"{"name": "auto_only", "type": "k8x_job", "trigger_events": ["t.none"]}"#, "true", &[]);
+    service(
+        root,
+        "chatty",
+        r#"{"name": "chatty", "type": "k8x_job", "trigger_events": ["t.chatty"]}"#,
+        "seq -f 'line-%g' 1 6000",
+        &[],
+    );
+    service(
+        root,
+        "auto_only",
+        r#"{"name": "auto_only", "type": "k8x_job", "trigger_events": ["t.none"]}"#,
+        "true",
+        &[],
+    );
 }

@@ -59,7 +59,12 @@ async fn malformed_events_get_a_400_that_names_the_problem_and_nothing_is_publis
             json!({"specversion": "1.0", "id": "1", "source": "/s"}).to_string(),
             "type",
         ),
-        ("broken JSON", vec![("content-type", "application/cloudevents+json")], "{\"specversion\": ".into(), "invalid CloudEvent"),
+        (
+            "broken JSON",
+            vec![("content-type", "application/cloudevents+json")],
+            "{\"specversion\": ".into(),
+            "invalid CloudEvent",
+        ),
         (
             "binary without id",
             vec![("ce-specversion", "1.0"), ("ce-source", "/s"), ("ce-type", "t.quick")],
@@ -74,7 +79,12 @@ async fn malformed_events_get_a_400_that_names_the_problem_and_nothing_is_publis
         ),
         (
             "a reserved type",
-            vec![("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "/s"), ("ce-type", "k8x.service.run_requested")],
+            vec![
+                ("ce-specversion", "1.0"),
+                ("ce-id", "1"),
+                ("ce-source", "/s"),
+                ("ce-type", "k8x.service.run_requested"),
+            ],
             String::new(),
             "reserved",
         ),

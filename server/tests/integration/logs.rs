@@ -12,12 +12,8 @@ async fn the_stream_follows_a_running_execution_to_its_end() {
     let execution_id = backend::ids::execution_id(&key, "slow");
 
     // Opened before the execution even exists: the stream waits for it.
-    let response = app
-        .client
-        .get(app.url(&format!("/api/v1/executions/{execution_id}/log/stream")))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        app.client.get(app.url(&format!("/api/v1/executions/{execution_id}/log/stream"))).send().await.unwrap();
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let mut body = String::new();
     let mut chunks = response.bytes_stream();

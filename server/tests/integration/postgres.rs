@@ -14,8 +14,8 @@ struct TestDatabase {
 
 impl TestDatabase {
     async fn create() -> Self {
-        let admin_url =
-            std::env::var("K8X_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let admin_url = std::env::var("K8X_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let admin = Database::connect(&admin_url).await.expect("PostgreSQL must be running for the test suite");
         let name = format!("k8x_test_{}", uuid::Uuid::new_v4().simple());
         admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
@@ -76,7 +76,8 @@ async fn concurrent_publishers_on_postgres_lose_nothing() {
     for publisher in publishers {
         publisher.await.unwrap();
     }
-    let seen = tokio::time::timeout(std::time::Duration::from_secs(20), reader).await.expect("every event arrives").unwrap();
+    let seen =
+        tokio::time::timeout(std::time::Duration::from_secs(20), reader).await.expect("every event arrives").unwrap();
     assert_eq!(seen.len(), 200);
     drop(bus);
     drop(store);
