@@ -49,14 +49,14 @@ pub async fn executions(store: &Store, limit: u64) -> Result<Vec<ExecutionSummar
     Ok(store.executions(None, limit).await?.into_iter().map(execution_summary).collect())
 }
 
-/// The most log lines a page carries; the download has them all.
+/// The most log lines a page carries unless the whole log is asked for; the download always has them all.
 pub const PAGE_LOG_LINES: u64 = 5000;
 
-/// One execution's page, with the newest [`PAGE_LOG_LINES`] lines of its log so far.
-pub async fn execution(store: &Store, id: &str) -> Result<Option<ExecutionDetail>> {
+/// One execution's page: the whole log so far when `whole_log`, else its newest [`PAGE_LOG_LINES`] lines.
+pub async fn execution(store: &Store, id: &str, whole_log: bool) -> Result<Option<ExecutionDetail>> {
     let Some(row) = store.execution(id).await? else { return Ok(None) };
     let event = store.event(&row.event_key).await?.map(|e| pretty(&e.event)).unwrap_or_default();
-    let tail = store.log_tail(id, PAGE_LOG_LINES).await?;
+    let tail = store.log_tail(id, (!whole_log).then_some(PAGE_LOG_LINES)).await?;
     let log_truncated = tail.first().is_some_and(|first| first.seq > 1);
     let log = tail.into_iter().map(|l| LogLine { seq: l.seq, stream: l.stream, text: l.text }).collect();
     Ok(Some(ExecutionDetail {

@@ -34,8 +34,8 @@ pub async fn list_executions() -> Result<Vec<ExecutionSummary>, ServerFnError> {
     backend::views::executions(&state()?.store, 200).await.map_err(internal)
 }
 
-/// One execution with its log so far.
+/// One execution with its log so far: the newest lines, or all of them with `whole_log`.
 #[server]
-pub async fn get_execution(id: String) -> Result<Option<ExecutionDetail>, ServerFnError> {
-    backend::views::execution(&state()?.store, &id).await.map_err(internal)
+pub async fn get_execution(id: String, whole_log: bool) -> Result<Option<ExecutionDetail>, ServerFnError> {
+    backend::views::execution(&state()?.store, &id, whole_log).await.map_err(internal)
 }

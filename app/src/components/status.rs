@@ -13,3 +13,8 @@ pub fn StatusBadge(status: ExecutionStatus) -> impl IntoView {
 pub fn short_time(rfc3339: &str) -> String {
     rfc3339.get(..19).unwrap_or(rfc3339).replace('T', " ")
 }
+
+/// The first eight characters of an id, enough to tell executions apart in a list.
+pub fn short_id(id: &str) -> String {
+    id.chars().take(8).collect()
+}

@@ -1,7 +1,7 @@
 //! `/executions/{id}`: what ran, why, with what parameters, and its log — live while it runs.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 use model::views::{ExecutionDetail, ExecutionStatus};
 
 use crate::{
@@ -12,8 +12,10 @@ use crate::{
 #[component]
 pub fn ExecutionPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let execution = Resource::new(id, get_execution);
+    let whole_log = move || query.read().get("log").as_deref() == Some("all");
+    let execution = Resource::new(move || (id(), whole_log()), |(id, whole)| get_execution(id, whole));
     view! {
         <Suspense fallback=|| view! { <p class="empty">"Loading execution…"</p> }>
             {move || Suspend::new(async move {
@@ -46,7 +48,11 @@ fn Execution(detail: ExecutionDetail) -> impl IntoView {
         {detail.error.map(|e| view! { <p class="error" id="execution-error">{e}</p> })}
         <h2>"Log"</h2>
         {detail.log_truncated.then(|| view! {
-            <p class="muted" id="log-truncated">"Earlier lines are left out here; the download has the whole log."</p>
+            <p class="muted" id="log-truncated">
+                "Only the newest lines are shown. "
+                <a href=format!("/executions/{}?log=all", s.id) id="whole-log">"Show the whole log"</a>
+                " or download it."
+            </p>
         })}
         <LogView execution_id=s.id.clone() initial=detail.log status=s.status exit_code=s.exit_code/>
         <details><summary>"Parameters (K8X_PARAMS)"</summary><pre class="file" id="params">{detail.params}</pre></details>

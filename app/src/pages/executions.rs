@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::{
     api::list_executions,
-    components::status::{short_time, StatusBadge},
+    components::status::{short_id, short_time, StatusBadge},
 };
 
 #[component]
@@ -25,7 +25,7 @@ pub fn ExecutionsPage() -> impl IntoView {
                             </tr></thead>
                             <tbody>{list.into_iter().map(|e| view! {
                                 <tr data-event-id=e.event_id.clone()>
-                                    <td><a href=format!("/executions/{}", e.id)><code>{e.id[..8].to_owned()}</code></a></td>
+                                    <td><a href=format!("/executions/{}", e.id)><code>{short_id(&e.id)}</code></a></td>
                                     <td><a href=format!("/services/{}", e.service)>{e.service.clone()}</a></td>
                                     <td><StatusBadge status=e.status/></td>
                                     <td><code>{e.event_type.clone()}</code></td>

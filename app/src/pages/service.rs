@@ -9,7 +9,7 @@ use crate::{
     api::get_service,
     components::{
         run_form::RunForm,
-        status::{short_time, StatusBadge},
+        status::{short_id, short_time, StatusBadge},
     },
 };
 
@@ -59,7 +59,7 @@ fn Service(detail: ServiceDetail, run_error: Option<String>) -> impl IntoView {
                     <thead><tr><th>"Execution"</th><th>"Status"</th><th>"Event"</th><th>"Created"</th></tr></thead>
                     <tbody>{detail.recent_runs.iter().map(|r| view! {
                         <tr>
-                            <td><a href=format!("/executions/{}", r.id)><code>{r.id[..8].to_owned()}</code></a></td>
+                            <td><a href=format!("/executions/{}", r.id)><code>{short_id(&r.id)}</code></a></td>
                             <td><StatusBadge status=r.status/></td>
                             <td><code>{r.event_type.clone()}</code></td>
                             <td>{short_time(&r.created_at)}</td>

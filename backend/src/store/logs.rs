@@ -31,8 +31,8 @@ impl Store {
         Ok(())
     }
 
-    /// The last `count` lines, oldest first.
-    pub async fn log_tail(&self, execution_id: &str, count: u64) -> Result<Vec<log_line::Model>> {
+    /// The last `count` lines (all of them for `None`), oldest first.
+    pub async fn log_tail(&self, execution_id: &str, count: Option<u64>) -> Result<Vec<log_line::Model>> {
         let mut lines = log_line::Entity::find()
             .filter(log_line::Column::ExecutionId.eq(execution_id))
             .order_by_desc(log_line::Column::Seq)

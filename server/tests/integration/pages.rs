@@ -42,6 +42,8 @@ async fn a_long_log_shows_its_tail_and_downloads_whole() {
     assert!(html.contains("log-truncated"));
     assert!(html.contains(">line-6000") && html.contains(">line-1001<"), "the newest 5000 lines are shown");
     assert!(!html.contains(">line-1000<"), "older lines are left out");
+    let whole = page(&app, &format!("/executions/{}?log=all", run.id)).await;
+    assert!(whole.contains(">line-1<") && whole.contains(">line-6000<") && !whole.contains("log-truncated"));
     let text = app.client.get(app.url(&format!("/api/v1/executions/{}/log", run.id))).send().await.unwrap();
     assert_eq!(text.text().await.unwrap().lines().count(), 6000);
 }
