@@ -38,3 +38,21 @@ async fn an_execution_cut_short_by_a_stop_is_marked_failed() {
     assert_eq!(row.status, "failed");
     assert!(row.error.unwrap().contains("k8x stopped"));
 }
+
+#[tokio::test]
+async fn a_corrupt_record_on_the_bus_is_skipped_and_does_not_block_later_events() {
+    use backend::store::entities::bus_record;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+
+    let app = spawn_app().await;
+    let corrupt = bus_record::ActiveModel {
+        key: Set("k".into()),
+        event: Set("{not a cloud event".into()),
+        stored_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    };
+    bus_record::Entity::insert(corrupt).exec_without_returning(app.state.store.db()).await.unwrap();
+    app.post_event("after-corrupt", "t.quick", serde_json::json!({})).await;
+    let runs = app.executions_of("after-corrupt", 1).await;
+    assert_eq!(runs[0].status, "succeeded");
+}
