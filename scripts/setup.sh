@@ -42,7 +42,10 @@ fi
 
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  # Unlocked first (its lockfile pins a webpki-roots the index no longer serves); locked if a newer dependency
+  # turns out to need a newer rustc than this machine's.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force \
+    || cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force --locked
 fi
 
 if ! cargo nextest --version >/dev/null 2>&1; then
