@@ -19,6 +19,9 @@ use crate::{bus::Bus, executor::Executor, store::Store};
 /// The consumer group every k8x replica's dispatcher joins.
 pub const GROUP: &str = "k8x-dispatcher";
 
+/// How often a commit is tried before the dispatcher moves on.
+const COMMIT_ATTEMPTS: u32 = 5;
+
 /// The slowest retry of a failing step.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -74,10 +77,20 @@ impl Dispatcher {
                     return;
                 }
             }
-            while let Err(err) = subscription.commit(&delivery).await {
-                tracing::error!(%err, offset = delivery.position.offset, "committing failed; retrying");
-                if !pause(&shutdown, backoff.next()).await {
-                    return;
+            // A commit that keeps failing (say, the partition moved to another replica) is given up: the work
+            // is done and idempotent, so at worst the event is delivered again and changes nothing.
+            for attempt in 1..=COMMIT_ATTEMPTS {
+                match subscription.commit(&delivery).await {
+                    Ok(()) => break,
+                    Err(err) if attempt < COMMIT_ATTEMPTS => {
+                        tracing::warn!(%err, offset = delivery.position.offset, attempt, "committing failed; retrying");
+                        if !pause(&shutdown, backoff.next()).await {
+                            return;
+                        }
+                    }
+                    Err(err) => {
+                        tracing::error!(%err, offset = delivery.position.offset, "committing failed; moving on")
+                    }
                 }
             }
         }
