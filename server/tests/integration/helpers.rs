@@ -37,6 +37,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts k8x with its data in `dir` (reused by restart tests) and the fixture project.
 pub async fn spawn_app_with(db: Db, dir: TempDir) -> TestApp {
+    spawn(db, dir, None).await
+}
+
+/// Starts k8x on a Kafka bus at `brokers`.
+pub async fn spawn_app_on_kafka(brokers: String) -> TestApp {
+    spawn(Db::Sqlite, TempDir::new().unwrap(), Some(brokers)).await
+}
+
+async fn spawn(db: Db, dir: TempDir, kafka_brokers: Option<String>) -> TestApp {
     server::telemetry::init();
     let project = dir.path().join("project");
     if !project.exists() {
@@ -52,6 +61,7 @@ pub async fn spawn_app_with(db: Db, dir: TempDir) -> TestApp {
         project_dir: Some(project),
         site_root: dir.path().join("site"),
         max_event_bytes: 64 * 1024,
+        kafka_brokers,
         ..Config::default()
     };
     let shutdown = CancellationToken::new();

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod ingest;
+mod kafka;
 mod logs;
 mod pages;
 mod postgres;
