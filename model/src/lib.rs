@@ -6,7 +6,9 @@
 //! ## Layout
 //! - [`parameters`]: the `parameters.json` form — parsing a service's form definition and turning submitted
 //!   values into the typed JSON object a container receives in `K8X_PARAMS`.
+//! - [`text`]: parser messages without their position suffix.
 //! - [`views`]: read-only views of services, executions and log lines as the UI shows them.
 
 pub mod parameters;
+pub mod text;
 pub mod views;

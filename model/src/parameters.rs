@@ -110,7 +110,7 @@ impl ParameterForm {
         let form: ParameterForm = serde_json::from_str(json).map_err(|err| FormError::Syntax {
             line: err.line(),
             column: err.column(),
-            message: err.to_string(),
+            message: crate::text::without_position(&err.to_string()).to_owned(),
         })?;
         form.check()?;
         Ok(form)

@@ -3,7 +3,10 @@
 use std::{collections::BTreeMap, path::Path};
 
 use k8s_openapi::api::batch::v1::Job;
-use model::parameters::{FormError, ParameterForm};
+use model::{
+    parameters::{FormError, ParameterForm},
+    text::without_position,
+};
 use serde_json::{Map, Value};
 
 use super::{CatalogError, Manifest};
@@ -86,7 +89,7 @@ pub fn parse_job(file: &str, yaml: &str) -> Result<Job, CatalogError> {
 }
 
 fn yaml_error(file: &str, e: &serde_yaml_ng::Error) -> CatalogError {
-    let err = CatalogError::new(file, e.to_string());
+    let err = CatalogError::new(file, without_position(&e.to_string()));
     match e.location() {
         Some(at) => err.line(at.line()),
         None => err,
@@ -94,7 +97,7 @@ fn yaml_error(file: &str, e: &serde_yaml_ng::Error) -> CatalogError {
 }
 
 fn json_error(file: &str, e: &serde_json::Error) -> CatalogError {
-    CatalogError::new(file, e.to_string()).line(e.line())
+    CatalogError::new(file, without_position(&e.to_string())).line(e.line())
 }
 
 /// Parses `parameters.json`.
@@ -158,6 +161,9 @@ mod tests {
         assert_eq!(err.unwrap_err().field.as_deref(), Some("spec.template.spec.containers"));
         let err = parse_job("d.yaml", "apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      containers:\n        - image: 5\n          name: [1]\n");
         assert!(err.is_err());
+        let err = parse_job("d.yaml", "apiVersion: batch/v1\nkind: Job\nspec:\n  parallelism: lots\n").unwrap_err();
+        assert_eq!(err.line, Some(4), "{err}");
+        assert!(!err.message.contains("at line"), "the position is not repeated: {err}");
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl Manifest {
     /// Parses `manifest.json`; `file` names it in errors.
     pub fn parse(file: &str, json: &str) -> Result<Self, CatalogError> {
         let raw: RawManifest = serde_json::from_str(json).map_err(|e| {
-            let err = CatalogError::new(file, e.to_string()).line(e.line());
+            let err = CatalogError::new(file, model::text::without_position(&e.to_string())).line(e.line());
             match missing_field(&e.to_string()) {
                 Some(field) => err.field(field),
                 None => err,
