@@ -5,7 +5,7 @@
 //! until the shutdown token is cancelled, then waits for the dispatcher and for running executions to record
 //! how they ended.
 
-use std::{net::SocketAddr, path::Path, sync::Arc};
+use std::{future::IntoFuture, net::SocketAddr, path::Path, sync::Arc};
 
 use anyhow::Context as _;
 use axum::Router;
@@ -88,16 +88,32 @@ impl Application {
     /// Serves until shutdown, then drains: the dispatcher stops, running executions record their end.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let shutdown = self.shutdown.clone();
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        self.shutdown.cancel();
-        if let Err(err) = self.dispatcher.await {
-            tracing::error!(%err, "the dispatcher task ended abnormally");
-        }
+        let server =
+            axum::serve(self.listener, self.router).with_graceful_shutdown(async move { shutdown.cancelled().await });
+        let mut server = tokio::spawn(server.into_future());
+        let mut dispatcher = self.dispatcher;
+        // Whichever of the long-running tasks ends first says why; any of them ending stops the others, so a
+        // supervisor can restart a k8x that can no longer do its job instead of one that silently half-works.
+        let served = tokio::select! {
+            served = &mut server => {
+                if !self.shutdown.is_cancelled() {
+                    tracing::error!("the HTTP server stopped unexpectedly; stopping k8x");
+                }
+                self.shutdown.cancel();
+                let _ = (&mut dispatcher).await;
+                served
+            }
+            ended = &mut dispatcher => {
+                if !self.shutdown.is_cancelled() {
+                    tracing::error!(?ended, "the dispatcher stopped unexpectedly; stopping k8x");
+                }
+                self.shutdown.cancel();
+                server.await
+            }
+        };
         self.executor.wait().await;
         tracing::info!("k8x stopped");
-        served.context("serving HTTP")
+        served.context("the HTTP server task failed")?.context("serving HTTP")
     }
 }
 
