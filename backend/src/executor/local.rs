@@ -68,6 +68,7 @@ impl Executor for LocalExecutor {
         let started = match start(&launch, &work, &sink).await {
             Ok(started) => started,
             Err(why) => {
+                let _ = std::fs::remove_dir_all(&work);
                 sink.line("k8x", format!("could not start: {why}")).await;
                 drop(sink);
                 recorder.finish(ExecutionStatus::Failed, None, Some(why)).await?;
@@ -108,8 +109,16 @@ async fn start(launch: &Launch, work: &std::path::Path, sink: &LogSink) -> Resul
     let mut started = Started { children: Vec::new(), groups: Vec::new(), readers: Vec::new(), deadline };
     for container in &containers {
         let env = environment(container, &secret, secrets, sink).await;
-        let mut child =
-            command(container, work, env)?.spawn().map_err(|e| format!("container `{}`: {e}", container.name))?;
+        let spawned = command(container, work, env)
+            .and_then(|mut cmd| cmd.spawn().map_err(|e| format!("container `{}`: {e}", container.name)));
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(why) => {
+                // The containers already started must not outlive the execution that failed to start.
+                kill_groups(&started.groups);
+                return Err(why);
+            }
+        };
         let prefix = if prefix_lines { format!("[{}] ", container.name) } else { String::new() };
         if let Some(out) = child.stdout.take() {
             started.readers.push(tokio::spawn(read_lines(out, "stdout", prefix.clone(), sink.clone())));

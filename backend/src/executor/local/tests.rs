@@ -6,18 +6,12 @@ use tokio_util::sync::CancellationToken;
 use super::*;
 use crate::{bus::EmbeddedBus, executor::environment::tests::launch, store::NewExecution};
 
-async fn run(script: &str, deadline: Option<i64>) -> (crate::store::entities::execution::Model, Vec<String>) {
+/// Launches `launch` (twice: the second must do nothing) and waits for it to end.
+async fn execute(launch: Launch) -> (tempfile::TempDir, Store, crate::store::entities::execution::Model) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display())).await.unwrap();
     let bus = Arc::new(EmbeddedBus::new(store.db().clone()));
     let executor = LocalExecutor::new(store.clone(), bus, dir.path().join("work"), CancellationToken::new());
-    let mut launch = launch();
-    {
-        let spec = launch.service.job.spec.as_mut().unwrap();
-        spec.active_deadline_seconds = deadline;
-        let container = &mut spec.template.spec.as_mut().unwrap().containers[0];
-        container.args = Some(vec![script.to_owned()]);
-    }
     store
         .create_execution(NewExecution {
             id: launch.execution_id.clone(),
@@ -31,10 +25,20 @@ async fn run(script: &str, deadline: Option<i64>) -> (crate::store::entities::ex
         .await
         .unwrap();
     executor.launch(launch.clone()).await.unwrap();
-    executor.launch(launch.clone()).await.unwrap(); // a second launch of the same execution does nothing
+    executor.launch(launch.clone()).await.unwrap();
     executor.wait().await;
     let row = store.execution(&launch.execution_id).await.unwrap().unwrap();
-    let lines = store.log_after(&launch.execution_id, 0, 10_000).await.unwrap();
+    (dir, store, row)
+}
+
+/// Runs `script` with bash in the test service, optionally with a deadline; returns the row and `stream:text` lines.
+async fn run(script: &str, deadline: Option<i64>) -> (crate::store::entities::execution::Model, Vec<String>) {
+    let mut launch = launch();
+    let spec = launch.service.job.spec.as_mut().unwrap();
+    spec.active_deadline_seconds = deadline;
+    spec.template.spec.as_mut().unwrap().containers[0].args = Some(vec![script.to_owned()]);
+    let (_dir, store, row) = execute(launch).await;
+    let lines = store.log_after(&row.id, 0, 10_000).await.unwrap();
     (row, lines.into_iter().map(|l| format!("{}:{}", l.stream, l.text)).collect())
 }
 
@@ -85,4 +89,16 @@ async fn the_deadline_kills_the_whole_process_tree() {
     let (row, _) = run("bash -c 'sleep 30'; echo never", Some(1)).await;
     assert_eq!(row.status, "failed");
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "a grandchild kept the execution alive");
+}
+
+#[tokio::test]
+async fn a_container_without_a_command_fails_with_the_reason() {
+    let mut launch = launch();
+    launch.service.job.spec.as_mut().unwrap().template.spec.as_mut().unwrap().containers[0].command = None;
+    let (dir, store, row) = execute(launch).await;
+    assert_eq!(row.status, "failed");
+    assert!(row.error.unwrap().contains("has no `command`"));
+    let log = store.log_after(&row.id, 0, 10).await.unwrap();
+    assert!(log[0].text.starts_with("could not start: container `c` has no `command`"), "{:?}", log[0]);
+    assert!(!dir.path().join("work").join(&row.id).exists(), "the working directory is removed");
 }
