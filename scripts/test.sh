@@ -18,9 +18,16 @@ for crate in rdkafka kube-client sea-orm sqlx tokio-postgres; do
   if grep -q " $crate v" <<<"$tree"; then echo "$crate is in the wasm dependency tree" >&2; exit 1; fi
 done
 
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+
 echo "[test] Rust: unit and integration tests"
-cargo nextest run --no-fail-fast   # the default members: everything but the wasm entry
+cargo nextest run --no-fail-fast 2>&1 | tee "$logs/rust"   # the default members: all but the wasm entry
 
 echo "[test] end-to-end: Playwright in Chromium"
-cd end2end
-npx playwright test
+(cd end2end && npx playwright test) 2>&1 | tee "$logs/e2e"
+
+# One closing line for the whole suite (each part above has already failed the script if anything failed).
+rust=$(sed -n 's/.* \([0-9][0-9]*\) tests run: \([0-9][0-9]*\) passed.*/\2/p' "$logs/rust" | tail -n 1)
+e2e=$(sed -n 's/^ *\([0-9][0-9]*\) passed.*/\1/p' "$logs/e2e" | tail -n 1)
+echo "total: $(( ${rust:-0} + ${e2e:-0} )) passed, 0 failed"
