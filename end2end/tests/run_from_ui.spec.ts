@@ -25,6 +25,8 @@ test("the demo service runs from its Run button and DONE! appears in the live lo
   await expect(page.locator("#log")).toContainText("DONE!", { timeout: 30_000 });
   await expect(page.locator("#log-status")).toContainText("succeeded");
   await expect(page.locator("#log")).toContainText("K8X_SERVICE=k8s_test_job");
+  // At the end the page reloads its facts without a navigation.
+  await expect(page.locator("#finished-at")).toHaveText(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
   expect(errors).toEqual([]);
 });
 

@@ -14,6 +14,8 @@ pub fn LogView(
     initial: Vec<LogLine>,
     status: ExecutionStatus,
     exit_code: Option<i32>,
+    /// Called once the stream reports that the execution has ended.
+    on_end: Callback<()>,
 ) -> impl IntoView {
     let (lines, set_lines) = signal(initial);
     let (status, set_status) = signal((status, exit_code));
@@ -35,12 +37,12 @@ pub fn LogView(
         Effect::new(move |_| {
             if !status.get_untracked().0.is_finished() {
                 let after = lines.with_untracked(|l| l.last().map_or(0, |l| l.seq));
-                follow::follow(&id, after, set_lines, set_status);
+                follow::follow(&id, after, set_lines, set_status, on_end);
             }
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (&set_lines, &set_status, &execution_id);
+    let _ = (&set_lines, &set_status, &execution_id, on_end);
 
     view! {
         <div class="log-toolbar">
@@ -70,6 +72,7 @@ mod follow {
         after: i64,
         set_lines: WriteSignal<Vec<LogLine>>,
         set_status: WriteSignal<(ExecutionStatus, Option<i32>)>,
+        on_end: Callback<()>,
     ) {
         let Ok(source) = EventSource::new(&format!("/api/v1/executions/{id}/log/stream?after={after}")) else {
             return;
@@ -88,10 +91,13 @@ mod follow {
                 set_status.set((update.status, update.exit_code));
             }
         });
-        for end in ["end", "gone"] {
-            let closing = source.clone();
-            listen(&source, end, move |_| closing.close());
-        }
+        let closing = source.clone();
+        listen(&source, "end", move |_| {
+            closing.close();
+            on_end.run(());
+        });
+        let closing = source.clone();
+        listen(&source, "gone", move |_| closing.close());
         let source = SendWrapper::new(source);
         on_cleanup(move || source.close());
     }

@@ -16,25 +16,28 @@ pub fn ExecutionPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let whole_log = move || query.read().get("log").as_deref() == Some("all");
     let execution = Resource::new(move || (id(), whole_log()), |(id, whole)| get_execution(id, whole));
+    // When the live log reports the end, load the page again: times, exit code and error fill in.
+    let reload = Callback::new(move |()| execution.refetch());
     view! {
-        <Suspense fallback=|| view! { <p class="empty">"Loading execution…"</p> }>
+        // A Transition keeps the page on screen while it reloads.
+        <Transition fallback=|| view! { <p class="empty">"Loading execution…"</p> }>
             {move || Suspend::new(async move {
                 match execution.await {
                     Err(err) => view! { <p class="error">{err.to_string()}</p> }.into_any(),
                     Ok(None) => view! {
                         <h1>"Execution " <code>{id()}</code></h1>
                         <p class="muted" id="waiting">"Waiting for the dispatcher to create this execution…"</p>
-                        <LogView execution_id=id() initial=vec![] status=ExecutionStatus::Queued exit_code=None/>
+                        <LogView execution_id=id() initial=vec![] status=ExecutionStatus::Queued exit_code=None on_end=reload/>
                     }.into_any(),
-                    Ok(Some(detail)) => view! { <Execution detail/> }.into_any(),
+                    Ok(Some(detail)) => view! { <Execution detail reload/> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
 #[component]
-fn Execution(detail: ExecutionDetail) -> impl IntoView {
+fn Execution(detail: ExecutionDetail, reload: Callback<()>) -> impl IntoView {
     let s = detail.summary;
     view! {
         <h1>"Execution of " <a href=format!("/services/{}", s.service)>{s.service.clone()}</a></h1>
@@ -43,7 +46,7 @@ fn Execution(detail: ExecutionDetail) -> impl IntoView {
             <tr><th>"Event"</th><td><code>{s.event_type.clone()}</code> " " <code>{s.event_id.clone()}</code></td></tr>
             <tr><th>"Created"</th><td>{short_time(&s.created_at)}</td></tr>
             <tr><th>"Started"</th><td>{s.started_at.as_deref().map(short_time)}</td></tr>
-            <tr><th>"Finished"</th><td>{s.finished_at.as_deref().map(short_time)}</td></tr>
+            <tr><th>"Finished"</th><td id="finished-at">{s.finished_at.as_deref().map(short_time)}</td></tr>
         </tbody></table>
         {detail.error.map(|e| view! { <p class="error" id="execution-error">{e}</p> })}
         <h2>"Log"</h2>
@@ -54,7 +57,7 @@ fn Execution(detail: ExecutionDetail) -> impl IntoView {
                 " or download it."
             </p>
         })}
-        <LogView execution_id=s.id.clone() initial=detail.log status=s.status exit_code=s.exit_code/>
+        <LogView execution_id=s.id.clone() initial=detail.log status=s.status exit_code=s.exit_code on_end=reload/>
         <details><summary>"Parameters (K8X_PARAMS)"</summary><pre class="file" id="params">{detail.params}</pre></details>
         <details><summary>"Event"</summary><pre class="file">{detail.event}</pre></details>
     }
