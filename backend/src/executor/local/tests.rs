@@ -75,20 +75,33 @@ async fn the_deadline_kills_a_slow_container() {
     assert!(row.error.unwrap().contains("activeDeadlineSeconds"));
 }
 
+/// Whether a process is still running (a zombie waiting for its reaper does not count).
+fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')))
+}
+
+/// The value a log line `name=value` reports.
+fn reported<'a>(lines: &'a [String], name: &str) -> &'a str {
+    let prefix = format!("stdout:{name}=");
+    lines.iter().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("no {name} in {lines:?}"))
+}
+
+// Were the process group not killed, these two would wait for `sleep 300` and nextest would stop them.
+
 #[tokio::test]
 async fn background_processes_end_with_the_container() {
-    let started = std::time::Instant::now();
-    let (row, lines) = run("sleep 30 & echo started; exit 0", None).await;
+    let (row, lines) = run("sleep 300 & echo bg=$!; exit 0", None).await;
     assert_eq!(row.status, "succeeded", "{lines:?}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(10), "waited for a background process");
+    assert!(!alive(reported(&lines, "bg")), "the background process outlived its container");
 }
 
 #[tokio::test]
 async fn the_deadline_kills_the_whole_process_tree() {
-    let started = std::time::Instant::now();
-    let (row, _) = run("bash -c 'sleep 30'; echo never", Some(1)).await;
+    let (row, lines) = run("bash -c 'echo inner=$$; sleep 300'; echo never", Some(1)).await;
     assert_eq!(row.status, "failed");
-    assert!(started.elapsed() < std::time::Duration::from_secs(10), "a grandchild kept the execution alive");
+    assert!(!alive(reported(&lines, "inner")), "a grandchild outlived the deadline");
+    assert!(!lines.contains(&"stdout:never".to_owned()));
 }
 
 #[tokio::test]
