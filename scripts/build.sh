@@ -5,6 +5,15 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$K8X_ROOT"
 
+# Cargo decides freshness by file times, so a target directory shared by two checkouts can keep crates built
+# from the other one; server functions are named after their crate's path, and a mix of the two breaks them.
+# When the checkout changes, mark this one's crates as changed (dependencies stay built).
+marker="$CARGO_TARGET_DIR/.k8x-checkout"
+if [ "$(cat "$marker" 2>/dev/null)" != "$K8X_ROOT" ]; then
+  find app frontend server backend model migration -name '*.rs' -exec touch {} +
+  mkdir -p "$CARGO_TARGET_DIR" && echo "$K8X_ROOT" > "$marker"
+fi
+
 site="$K8X_ROOT/target/site"
 mkdir -p "$site/pkg"
 # shellcheck disable=SC2086

@@ -1,13 +1,20 @@
 //! The local executor: runs each container of the prepared Job as a host process, with the environment a
 //! pod would get, for one machine without a cluster.
 //!
+//! Init containers run first, one after another, each to success; then the containers side by side.
 //! Processes start from an empty environment plus `PATH` and `HOME` (a fresh working directory per
 //! execution), so the host's own variables never leak into a service. Containers of one Job run side by side,
 //! as in a pod; the execution succeeds when every one exits with 0. `activeDeadlineSeconds` is honoured.
 //! Each container runs in a process group of its own, and the whole group is killed when its main process
 //! ends, the deadline passes or k8x stops — as a container's processes all end with it.
 
-use std::{collections::BTreeMap, path::PathBuf, process::Stdio, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    process::Stdio,
+    sync::Arc,
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use futures::future::join_all;
@@ -16,6 +23,7 @@ use model::views::ExecutionStatus;
 use tokio::{
     io::{AsyncBufReadExt, AsyncRead, BufReader},
     process::{Child, Command},
+    time::Instant,
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -63,22 +71,12 @@ impl Executor for LocalExecutor {
             return Ok(());
         }
         let recorder = Recorder::start(self.store.clone(), self.bus.clone(), launch.clone());
-        let sink = recorder.sink();
         let work = self.work_dir.join(&launch.execution_id);
-        let started = match start(&launch, &work, &sink).await {
-            Ok(started) => started,
-            Err(why) => {
-                let _ = std::fs::remove_dir_all(&work);
-                sink.line("k8x", format!("could not start: {why}")).await;
-                drop(sink);
-                recorder.finish(ExecutionStatus::Failed, None, Some(why)).await?;
-                return Ok(());
-            }
-        };
-        drop(sink);
         let shutdown = self.shutdown.clone();
         self.tasks.spawn(async move {
-            let (status, exit_code, error) = supervise(started, &shutdown).await;
+            let sink = recorder.sink();
+            let (status, exit_code, error) = run_pod(&launch, &work, &sink, &shutdown).await;
+            drop(sink);
             let _ = std::fs::remove_dir_all(&work);
             if let Err(err) = recorder.finish(status, exit_code, error).await {
                 tracing::error!(%err, "could not record the end of an execution");
@@ -88,52 +86,103 @@ impl Executor for LocalExecutor {
     }
 }
 
-/// The running processes of one execution.
+/// How an execution (or one step of it) ended.
+type Outcome = (ExecutionStatus, Option<i32>, Option<String>);
+
+/// Runs the pod of the prepared Job as Kubernetes would: each init container in turn, each to success, then
+/// all containers side by side, within `activeDeadlineSeconds`. The working directory is shared by all, like
+/// an `emptyDir` volume.
+async fn run_pod(launch: &Launch, work: &Path, sink: &LogSink, shutdown: &CancellationToken) -> Outcome {
+    let job = prepare_job(launch);
+    let deadline = job
+        .spec
+        .as_ref()
+        .and_then(|s| s.active_deadline_seconds)
+        .map(|s| Instant::now() + Duration::from_secs(s.max(0) as u64));
+    let pod = job.spec.and_then(|s| s.template.spec).unwrap_or_default();
+    if let Err(err) = std::fs::create_dir_all(work) {
+        let why = format!("cannot create the working directory: {err}");
+        sink.line("k8x", format!("could not start: {why}")).await;
+        return (ExecutionStatus::Failed, None, Some(why));
+    }
+    let init = pod.init_containers.unwrap_or_default();
+    let step = Step { launch, work, sink, deadline, shutdown, prefix_lines: init.len() + pod.containers.len() > 1 };
+    for container in &init {
+        let (status, exit_code, error) = step.run(std::slice::from_ref(container)).await;
+        if status != ExecutionStatus::Succeeded {
+            // "container `x` exited with 3" becomes "init container `x` exited with 3".
+            let error = error.map(|why| if why.starts_with("container ") { format!("init {why}") } else { why });
+            return (status, exit_code, error);
+        }
+    }
+    step.run(&pod.containers).await
+}
+
+/// The running processes of a group of containers.
 struct Started {
     children: Vec<(String, Child)>,
     /// The process group of each container (its main process's pid), kept because a reaped child forgets it.
     groups: Vec<u32>,
     readers: Vec<tokio::task::JoinHandle<()>>,
-    deadline: Option<Duration>,
 }
 
-async fn start(launch: &Launch, work: &std::path::Path, sink: &LogSink) -> Result<Started, String> {
-    let job = prepare_job(launch);
-    let deadline =
-        job.spec.as_ref().and_then(|s| s.active_deadline_seconds).map(|s| Duration::from_secs(s.max(0) as u64));
-    let containers = job.spec.and_then(|s| s.template.spec).map(|p| p.containers).unwrap_or_default();
-    std::fs::create_dir_all(work).map_err(|e| format!("cannot create the working directory: {e}"))?;
-    let secrets = &launch.service.secrets;
-    let secret = secret_name(&launch.service.name);
-    let prefix_lines = containers.len() > 1;
-    let mut started = Started { children: Vec::new(), groups: Vec::new(), readers: Vec::new(), deadline };
-    for container in &containers {
-        let env = environment(container, &secret, secrets, sink).await;
-        let spawned = command(container, work, env)
-            .and_then(|mut cmd| cmd.spawn().map_err(|e| format!("container `{}`: {e}", container.name)));
-        let mut child = match spawned {
-            Ok(child) => child,
+/// What running a group of containers needs.
+struct Step<'a> {
+    launch: &'a Launch,
+    work: &'a Path,
+    sink: &'a LogSink,
+    /// When the Job's `activeDeadlineSeconds` runs out.
+    deadline: Option<Instant>,
+    shutdown: &'a CancellationToken,
+    /// Prefix each line with its container's name (the pod has more than one container).
+    prefix_lines: bool,
+}
+
+impl Step<'_> {
+    /// Starts `containers` side by side and waits for them.
+    async fn run(&self, containers: &[Container]) -> Outcome {
+        match self.start(containers).await {
+            Ok(started) => supervise(started, self.deadline, self.shutdown).await,
             Err(why) => {
-                // The containers already started must not outlive the execution that failed to start.
-                kill_groups(&started.groups);
-                return Err(why);
+                self.sink.line("k8x", format!("could not start: {why}")).await;
+                (ExecutionStatus::Failed, None, Some(why))
             }
-        };
-        let prefix = if prefix_lines { format!("[{}] ", container.name) } else { String::new() };
-        if let Some(out) = child.stdout.take() {
-            started.readers.push(tokio::spawn(read_lines(out, "stdout", prefix.clone(), sink.clone())));
         }
-        if let Some(err) = child.stderr.take() {
-            started.readers.push(tokio::spawn(read_lines(err, "stderr", prefix, sink.clone())));
-        }
-        started.groups.extend(child.id());
-        started.children.push((container.name.clone(), child));
     }
-    Ok(started)
+
+    /// Spawns `containers`, each with its environment and its output wired to the sink.
+    async fn start(&self, containers: &[Container]) -> Result<Started, String> {
+        let secrets = &self.launch.service.secrets;
+        let secret = secret_name(&self.launch.service.name);
+        let mut started = Started { children: Vec::new(), groups: Vec::new(), readers: Vec::new() };
+        for container in containers {
+            let env = environment(container, &secret, secrets, self.sink).await;
+            let spawned = command(container, self.work, env)
+                .and_then(|mut cmd| cmd.spawn().map_err(|e| format!("container `{}`: {e}", container.name)));
+            let mut child = match spawned {
+                Ok(child) => child,
+                Err(why) => {
+                    // The containers already started must not outlive the execution that failed to start.
+                    kill_groups(&started.groups);
+                    return Err(why);
+                }
+            };
+            let prefix = if self.prefix_lines { format!("[{}] ", container.name) } else { String::new() };
+            if let Some(out) = child.stdout.take() {
+                started.readers.push(tokio::spawn(read_lines(out, "stdout", prefix.clone(), self.sink.clone())));
+            }
+            if let Some(err) = child.stderr.take() {
+                started.readers.push(tokio::spawn(read_lines(err, "stderr", prefix, self.sink.clone())));
+            }
+            started.groups.extend(child.id());
+            started.children.push((container.name.clone(), child));
+        }
+        Ok(started)
+    }
 }
 
 /// The process for one container: `command` + `args`, in `work`, with exactly `env` plus PATH and HOME.
-fn command(container: &Container, work: &std::path::Path, env: BTreeMap<String, String>) -> Result<Command, String> {
+fn command(container: &Container, work: &Path, env: BTreeMap<String, String>) -> Result<Command, String> {
     let argv: Vec<&String> = container.command.iter().flatten().chain(container.args.iter().flatten()).collect();
     let Some((program, args)) = container.command.as_ref().filter(|c| !c.is_empty()).and(argv.split_first()) else {
         return Err(format!(
@@ -210,16 +259,13 @@ async fn read_lines(stream: impl AsyncRead + Unpin, name: &'static str, prefix: 
     }
 }
 
-/// Waits for every process (or the deadline, or shutdown) and says how the execution ended.
-async fn supervise(
-    mut started: Started,
-    shutdown: &CancellationToken,
-) -> (ExecutionStatus, Option<i32>, Option<String>) {
+/// Waits for every process (or the deadline, or shutdown) and says how they ended.
+async fn supervise(mut started: Started, deadline: Option<Instant>, shutdown: &CancellationToken) -> Outcome {
     let waits =
         join_all(started.children.iter_mut().map(|(name, child)| async move { (name.clone(), child.wait().await) }));
     let deadline = async {
-        match started.deadline {
-            Some(d) => tokio::time::sleep(d).await,
+        match deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
             None => std::future::pending().await,
         }
     };

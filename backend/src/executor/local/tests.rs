@@ -115,3 +115,43 @@ async fn a_container_without_a_command_fails_with_the_reason() {
     assert!(log[0].text.starts_with("could not start: container `c` has no `command`"), "{:?}", log[0]);
     assert!(!dir.path().join("work").join(&row.id).exists(), "the working directory is removed");
 }
+
+/// The test service with init containers running `scripts` before its container runs `main`.
+async fn run_with_init(scripts: &[&str], main: &str) -> (crate::store::entities::execution::Model, Vec<String>) {
+    let mut launch = launch();
+    let pod = launch.service.job.spec.as_mut().unwrap().template.spec.as_mut().unwrap();
+    let template = pod.containers[0].clone();
+    pod.init_containers = Some(
+        scripts
+            .iter()
+            .enumerate()
+            .map(|(i, script)| Container {
+                name: format!("init-{i}"),
+                args: Some(vec![(*script).to_owned()]),
+                ..template.clone()
+            })
+            .collect(),
+    );
+    pod.containers[0].args = Some(vec![main.to_owned()]);
+    let (_dir, store, row) = execute(launch).await;
+    let lines = store.log_after(&row.id, 0, 10_000).await.unwrap();
+    (row, lines.into_iter().map(|l| format!("{}:{}", l.stream, l.text)).collect())
+}
+
+#[tokio::test]
+async fn init_containers_run_first_in_order_and_share_the_working_directory() {
+    let (row, lines) =
+        run_with_init(&["echo one > data.txt", "echo two >> data.txt; echo project=$K8X_PROJECT"], "cat data.txt")
+            .await;
+    assert_eq!(row.status, "succeeded", "{lines:?}");
+    assert_eq!(lines, ["stdout:[init-1] project=demo", "stdout:[c] one", "stdout:[c] two"]);
+}
+
+#[tokio::test]
+async fn a_failing_init_container_stops_the_pod() {
+    let (row, lines) = run_with_init(&["exit 7"], "echo main ran").await;
+    assert_eq!(row.status, "failed");
+    assert_eq!(row.exit_code, Some(7));
+    assert_eq!(row.error.as_deref(), Some("init container `init-0` exited with 7"));
+    assert!(!lines.iter().any(|l| l.contains("main ran")), "{lines:?}");
+}
