@@ -41,15 +41,9 @@ pub fn router() -> Router<AppState> {
 async fn download(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
     state.store.execution(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no execution `{id}`")))?;
     let mut text = String::new();
-    let mut after = 0;
-    loop {
-        let lines = state.store.log_after(&id, after, PAGE).await?;
-        let Some(last) = lines.last() else { break };
-        after = last.seq;
-        for line in &lines {
-            text.push_str(&line.text);
-            text.push('\n');
-        }
+    for line in state.store.log_tail(&id, None).await? {
+        text.push_str(&line.text);
+        text.push('\n');
     }
     let disposition = format!("attachment; filename=\"{id}.log\"");
     Ok((
