@@ -22,6 +22,23 @@ apt_install() {
 # C tools for rdkafka's bundled librdkafka (cmake-build) and the browser for end-to-end tests.
 apt_install cmake libcurl4-openssl-dev chromium
 
+# PostgreSQL for the tests (trust auth on 127.0.0.1, TOOLCHAIN.md §0): installed and started when missing.
+if [ -z "${K8X_TEST_POSTGRES_URL:-}" ]; then
+  apt_install postgresql
+  pg_version=$(ls /etc/postgresql | head -n1)
+  hba=/etc/postgresql/$pg_version/main/pg_hba.conf
+  if ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+    say "PostgreSQL: trust authentication on 127.0.0.1"
+    sed -i '/^\(host\|local\)/d' "$hba"
+    printf 'local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n' >> "$hba"
+    pg_ctlcluster --skip-systemctl-redirect "$pg_version" main reload 2>/dev/null || true
+  fi
+  if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+    say "starting PostgreSQL $pg_version"
+    pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start
+  fi
+fi
+
 # The wasm32 target: rustup's if it can be had, else Debian's Rust with build-std (TOOLCHAIN.md §1).
 if [ -f "$K8X_TOOLS/toolchain.env" ]; then
   :

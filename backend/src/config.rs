@@ -45,6 +45,43 @@ pub struct Config {
     pub site_root: PathBuf,
     /// The largest event body ingest accepts, in bytes.
     pub max_event_bytes: usize,
+    /// The Kubernetes executor's settings.
+    pub kube: KubeConfig,
+}
+
+/// How the Kubernetes executor reaches its cluster and shapes its Jobs (`K8X_KUBE__NAMESPACE`, or
+/// `[kube] namespace = ...` in the file; `K8X_KUBE_NAMESPACE` is read too).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KubeConfig {
+    /// The namespace k8x creates its Jobs and Secrets in.
+    pub namespace: String,
+    /// A kubeconfig file to use; unset means kube's own inference (in-cluster, else `KUBECONFIG`, else
+    /// `~/.kube/config`).
+    pub kubeconfig: Option<PathBuf>,
+    /// `ttlSecondsAfterFinished` for Jobs whose `deployment.yaml` does not set it: Kubernetes removes a
+    /// finished Job (and its pods and Secret) this long after it ended. k8x keeps the logs itself.
+    pub job_ttl_seconds: i32,
+    /// `backoffLimit` for Jobs that do not set it: how many failed pods are retried.
+    pub backoff_limit: i32,
+    /// `activeDeadlineSeconds` for Jobs that do not set it: the longest an execution may run.
+    pub deadline_seconds: i64,
+    /// How long a pod may wait on an image that cannot be pulled (`ErrImagePull`, `ImagePullBackOff`) before
+    /// k8x deletes the Job and fails the execution.
+    pub image_pull_timeout_seconds: u64,
+}
+
+impl Default for KubeConfig {
+    fn default() -> Self {
+        Self {
+            namespace: "k8x-jobs".into(),
+            kubeconfig: None,
+            job_ttl_seconds: 3600,
+            backoff_limit: 0,
+            deadline_seconds: 3600,
+            image_pull_timeout_seconds: 120,
+        }
+    }
 }
 
 impl Default for Config {
@@ -59,6 +96,7 @@ impl Default for Config {
             project_dir: Some(PathBuf::from("demo")),
             site_root: PathBuf::from("target/site"),
             max_event_bytes: 1024 * 1024,
+            kube: KubeConfig::default(),
         }
     }
 }
@@ -76,9 +114,15 @@ impl Config {
     }
 
     fn figment(file: impl figment::Provider) -> Figment {
-        Figment::from(Serialized::defaults(Config::default()))
-            .merge(file)
-            .merge(Env::prefixed("K8X_").ignore(&["config"]))
+        Figment::from(Serialized::defaults(Config::default())).merge(file).merge(
+            Env::prefixed("K8X_").ignore(&["config"]).map(|key| {
+                // `K8X_KUBE_NAMESPACE` reads as `kube.namespace`, as `K8X_KUBE__NAMESPACE` would.
+                match key.as_str().strip_prefix("kube_").or_else(|| key.as_str().strip_prefix("KUBE_")) {
+                    Some(rest) if !rest.starts_with('_') => format!("kube.{rest}").into(),
+                    _ => key.as_str().replace("__", ".").into(),
+                }
+            }),
+        )
     }
 
     /// The database to connect to: `database_url`, or a SQLite file in `data_dir`.
@@ -110,6 +154,11 @@ mod tests {
             assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 4000)));
             assert_eq!(config.executor, ExecutorKind::Kubernetes);
             assert_eq!(config.database_url(), "postgres://u:hunter2@db/k8x");
+            jail.set_env("K8X_KUBE_NAMESPACE", "jobs");
+            jail.set_env("K8X_KUBE_JOB_TTL_SECONDS", "60");
+            let config: Config = Config::figment(Toml::file("k8x.toml")).extract()?;
+            assert_eq!((config.kube.namespace.as_str(), config.kube.job_ttl_seconds), ("jobs", 60));
+            assert_eq!(config.kube.deadline_seconds, KubeConfig::default().deadline_seconds);
             assert!(!format!("{config:?}").contains("hunter2"), "Debug must redact the database URL");
             Ok(())
         });

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::{bus::Bus, catalog::CatalogError, config::Config, store::Store};
+use crate::{bus::Bus, catalog::CatalogError, config::Config, executor::Executor, store::Store};
 
 /// Shared by the HTTP routes, the UI's server functions and the background tasks. Cheap to clone.
 #[derive(Clone)]
@@ -15,6 +15,8 @@ pub struct AppState {
     pub store: Store,
     /// Where ingest and manual runs publish events.
     pub bus: Arc<dyn Bus>,
+    /// What runs executions; the API cancels through it.
+    pub executor: Arc<dyn Executor>,
     /// Problems found loading the project at start-up, shown on the services page.
     pub catalog_problems: Arc<Vec<CatalogError>>,
     /// Cancelled when k8x stops: long-lived responses (log streams) end so the server can drain.

@@ -84,7 +84,7 @@ fn service_summary(row: &service::Model, last_run: Option<ExecutionSummary>) -> 
     }
 }
 
-fn execution_summary(row: execution::Model) -> ExecutionSummary {
+pub fn execution_summary(row: execution::Model) -> ExecutionSummary {
     ExecutionSummary {
         status: ExecutionStatus::parse(&row.status),
         created_at: row.created_at.to_rfc3339(),
@@ -96,6 +96,8 @@ fn execution_summary(row: execution::Model) -> ExecutionSummary {
         event_id: row.event_id,
         event_type: row.event_type,
         exit_code: row.exit_code,
+        reason: row.reason,
+        job_name: row.job_name,
     }
 }
 

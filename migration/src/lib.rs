@@ -6,10 +6,13 @@
 //! ## Layout
 //! - `m20261126_000001_initial`: the embedded bus (records + consumer offsets), recorded events, services,
 //!   executions and their log lines.
+//! - `m20261127_000001_kubernetes`: executor, Job name, reason and cancel request of an execution; the pod
+//!   container and runtime timestamp of each log line (resuming a broken log stream).
 
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_initial;
+mod m20261127_000001_kubernetes;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -17,6 +20,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_initial::Migration)]
+        vec![Box::new(m20261126_000001_initial::Migration), Box::new(m20261127_000001_kubernetes::Migration)]
     }
 }

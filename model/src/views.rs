@@ -16,6 +16,8 @@ pub enum ExecutionStatus {
     Succeeded,
     /// A container failed, the launch failed, or k8x stopped while it ran.
     Failed,
+    /// Somebody cancelled it: its processes or its Job were stopped.
+    Cancelled,
 }
 
 impl ExecutionStatus {
@@ -26,6 +28,7 @@ impl ExecutionStatus {
             Self::Running => "running",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
         }
     }
 
@@ -35,13 +38,14 @@ impl ExecutionStatus {
             "queued" => Self::Queued,
             "running" => Self::Running,
             "succeeded" => Self::Succeeded,
+            "cancelled" => Self::Cancelled,
             _ => Self::Failed,
         }
     }
 
     /// True once nothing more will happen to the execution.
     pub fn is_finished(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed)
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
     }
 }
 
@@ -91,6 +95,10 @@ pub struct ExecutionSummary {
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// What it waits on, or why it failed, as the executor saw it (`ImagePullBackOff: …`).
+    pub reason: Option<String>,
+    /// The Kubernetes Job running it (Kubernetes executor only).
+    pub job_name: Option<String>,
 }
 
 /// The execution page.

@@ -14,7 +14,7 @@ use backend::{
     catalog::load_project,
     config::{Config, ExecutorKind},
     dispatcher::Dispatcher,
-    executor::LocalExecutor,
+    executor::{kubernetes::Settings, Executor, KubernetesExecutor, LocalExecutor},
     store::Store,
     AppState,
 };
@@ -34,7 +34,30 @@ pub struct Application {
     /// Stops everything.
     shutdown: CancellationToken,
     dispatcher: JoinHandle<()>,
-    executor: LocalExecutor,
+    executor: Runner,
+}
+
+/// The executor chosen by the config, kept concrete so that a stop can wait for it.
+#[derive(Clone)]
+enum Runner {
+    Local(LocalExecutor),
+    Kubernetes(KubernetesExecutor),
+}
+
+impl Runner {
+    fn shared(&self) -> Arc<dyn Executor> {
+        match self {
+            Self::Local(local) => Arc::new(local.clone()),
+            Self::Kubernetes(kubernetes) => Arc::new(kubernetes.clone()),
+        }
+    }
+
+    async fn wait(&self) {
+        match self {
+            Self::Local(local) => local.wait().await,
+            Self::Kubernetes(kubernetes) => kubernetes.wait().await,
+        }
+    }
 }
 
 impl Application {
@@ -45,17 +68,27 @@ impl Application {
             Some(brokers) => Arc::new(KafkaBus::new(brokers, &config.kafka_topic).context("connecting to Kafka")?),
             None => Arc::new(EmbeddedBus::new(store.db().clone())),
         };
-        if config.executor == ExecutorKind::Kubernetes {
-            anyhow::bail!(
-                "K8X_EXECUTOR=kubernetes: the Kubernetes executor is not part of this version yet; use `local`"
-            );
-        }
-        // Nothing survives a restart of the local executor: whatever was running is over.
+        // Nothing survives a restart of the local executor: whatever it was running is over. (Kubernetes
+        // executions go on in the cluster and are adopted.)
         let interrupted = store.fail_interrupted_executions("k8x stopped while the execution ran").await?;
         if interrupted > 0 {
             tracing::warn!(interrupted, "marked executions interrupted by the last stop as failed");
         }
-        let executor = LocalExecutor::new(store.clone(), bus.clone(), config.data_dir.join("work"), shutdown.clone());
+        let executor = match config.executor {
+            ExecutorKind::Local => Runner::Local(LocalExecutor::new(
+                store.clone(),
+                bus.clone(),
+                config.data_dir.join("work"),
+                shutdown.clone(),
+            )),
+            ExecutorKind::Kubernetes => {
+                let client = KubernetesExecutor::client(&config.kube).await?;
+                let settings = Settings::from(&config.kube);
+                let executor =
+                    KubernetesExecutor::start(client, settings, store.clone(), bus.clone(), shutdown.clone());
+                Runner::Kubernetes(executor.await?)
+            }
+        };
         let catalog_problems = match &config.project_dir {
             Some(dir) => load(&store, dir).await?,
             None => Vec::new(),
@@ -66,10 +99,11 @@ impl Application {
             config: Arc::new(config),
             store: store.clone(),
             bus: bus.clone(),
+            executor: executor.shared(),
             catalog_problems: Arc::new(catalog_problems),
             shutdown: shutdown.clone(),
         };
-        let dispatcher = Dispatcher::new(store, bus, Arc::new(executor.clone()));
+        let dispatcher = Dispatcher::new(store, bus, executor.shared());
         let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
         let router = router(&state, address);
         Ok(Self { listener, address, router, state, shutdown, dispatcher, executor })

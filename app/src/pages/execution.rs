@@ -39,6 +39,7 @@ pub fn ExecutionPage() -> impl IntoView {
 #[component]
 fn Execution(detail: ExecutionDetail, reload: Callback<()>) -> impl IntoView {
     let s = detail.summary;
+    let cancellable = !s.status.is_finished();
     view! {
         <h1>"Execution of " <a href=format!("/services/{}", s.service)>{s.service.clone()}</a></h1>
         <table class="facts"><tbody>
@@ -47,7 +48,15 @@ fn Execution(detail: ExecutionDetail, reload: Callback<()>) -> impl IntoView {
             <tr><th>"Created"</th><td>{short_time(&s.created_at)}</td></tr>
             <tr><th>"Started"</th><td>{s.started_at.as_deref().map(short_time)}</td></tr>
             <tr><th>"Finished"</th><td id="finished-at">{s.finished_at.as_deref().map(short_time)}</td></tr>
+            {s.job_name.clone().map(|job| view! { <tr><th>"Job"</th><td><code id="job-name">{job}</code></td></tr> })}
+            {s.reason.clone().map(|reason| view! { <tr><th>"Reason"</th><td id="execution-reason">{reason}</td></tr> })}
         </tbody></table>
+        {cancellable.then(|| view! {
+            // A plain form: it works before the page is hydrated, and without JavaScript.
+            <form method="post" action=format!("/executions/{}/cancel", s.id) class="cancel">
+                <button type="submit" id="cancel">"Cancel"</button>
+            </form>
+        })}
         {detail.error.map(|e| view! { <p class="error" id="execution-error">{e}</p> })}
         <h2>"Log"</h2>
         {detail.log_truncated.then(|| view! {

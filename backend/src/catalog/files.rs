@@ -123,7 +123,7 @@ pub fn parse_secrets(file: &str, json: &str) -> Result<BTreeMap<String, String>,
     };
     map.into_iter()
         .map(|(key, value)| match value {
-            _ if !crate::executor::environment::is_env_name(&key) => Err(CatalogError::new(
+            _ if !super::is_env_name(&key) => Err(CatalogError::new(
                 file,
                 "a secret's name becomes an environment variable: use letters, digits and `_`, not starting with a digit",
             )

@@ -4,6 +4,13 @@ use serde::Deserialize;
 
 use super::CatalogError;
 
+/// Whether `name` can be an environment variable: a C identifier. Secret and config names become variables.
+pub fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// A service name: spaces become underscores; then letters, digits, `_`, `-` and `.` only, at most 63.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ServiceName(String);

@@ -1,6 +1,11 @@
-//! What a container sees: the `K8X_*` variables, each top-level scalar of `configs.json`, and each secret
-//! (as a `secretKeyRef`, never as a value in the Job spec). A variable the container already declares keeps
-//! its own value.
+//! What a container sees: the `K8X_*` variables, each top-level scalar of `configs.json`, each secret (as a
+//! `secretKeyRef` to the execution's own Secret, never as a value in the Job spec), and the parameters and the
+//! event as files (`K8X_PARAMS_FILE`, `K8X_EVENT_FILE`). A variable the container already declares keeps its
+//! own value.
+//!
+//! Linux refuses to start a process with one environment string over 128 KiB, so `K8X_PARAMS` and `K8X_EVENT`
+//! are in the environment only up to [`MAX_ENV_VALUE_BYTES`]; above it the variable is left out and only the
+//! file carries the value. The files always exist, so a service can read them whatever the size.
 
 use cloudevents::{AttributesReader, Event};
 use k8s_openapi::api::{
@@ -10,10 +15,30 @@ use k8s_openapi::api::{
 use serde_json::Value;
 
 use super::Launch;
+use crate::catalog::is_env_name;
 
-/// The name of the Kubernetes Secret that holds a service's secrets.
-pub fn secret_name(service: &str) -> String {
-    format!("k8x-secrets-{}", service.to_ascii_lowercase().replace(['_', '.'], "-"))
+/// The largest `K8X_PARAMS` / `K8X_EVENT` kept in the environment, in bytes; larger values are in the files only.
+pub const MAX_ENV_VALUE_BYTES: usize = 32 * 1024;
+/// The file (in the payload directory) holding `K8X_PARAMS`.
+pub const PARAMS_FILE: &str = "params.json";
+/// The file (in the payload directory) holding `K8X_EVENT`.
+pub const EVENT_FILE: &str = "event.json";
+
+/// The execution's Job and Secret name: `k8x-<service>-<12 hex of the execution id>`, a DNS-1123 label short
+/// enough that the pods' generated names stay valid. The same execution always gets the same name, so a second
+/// create of it is refused by the API server (409) instead of starting a second Job.
+pub fn job_name(service: &str, execution_id: &str) -> String {
+    let mut slug: String =
+        service.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    slug.truncate(40);
+    let slug = slug.trim_matches('-');
+    let id: String = execution_id.chars().filter(char::is_ascii_alphanumeric).take(12).collect::<String>();
+    let id = id.to_ascii_lowercase();
+    if slug.is_empty() {
+        format!("k8x-{id}")
+    } else {
+        format!("k8x-{slug}-{id}")
+    }
 }
 
 /// The correlation id of an event: its `correlationid` extension, else its id.
@@ -21,13 +46,60 @@ pub fn correlation_id(event: &Event) -> String {
     event.extension("correlationid").map(ToString::to_string).unwrap_or_else(|| event.id().to_owned())
 }
 
+/// `K8X_PARAMS` and `K8X_EVENT` as the JSON text the container receives.
+#[derive(Clone, Debug)]
+pub struct Payload {
+    pub params: String,
+    pub event: String,
+}
+
+impl Payload {
+    pub fn of(launch: &Launch) -> Self {
+        Self {
+            params: launch.params.to_string(),
+            event: serde_json::to_string(&launch.event).unwrap_or_else(|_| "{}".into()),
+        }
+    }
+
+    /// Lines for the execution's log about values too large for the environment, naming the file instead.
+    pub fn notes(&self) -> Vec<String> {
+        [("K8X_PARAMS", &self.params, "K8X_PARAMS_FILE"), ("K8X_EVENT", &self.event, "K8X_EVENT_FILE")]
+            .into_iter()
+            .filter(|(_, value, _)| value.len() > MAX_ENV_VALUE_BYTES)
+            .map(|(name, value, file)| {
+                format!(
+                    "{name} is {} bytes, over the {MAX_ENV_VALUE_BYTES}-byte limit for the environment: it is left out; read the file named by {file}",
+                    value.len()
+                )
+            })
+            .collect()
+    }
+}
+
+/// Where an execution's files and secrets are, as its containers see them.
+#[derive(Clone, Debug)]
+pub struct Placement {
+    /// The Secret the containers' `secretKeyRef`s name.
+    pub secret: String,
+    /// The directory holding [`PARAMS_FILE`] and [`EVENT_FILE`].
+    pub payload_dir: String,
+}
+
 /// The plain (non-secret) variables k8x adds, in a fixed order.
-pub fn variables(launch: &Launch) -> Vec<(String, String)> {
+pub fn variables(launch: &Launch, payload: &Payload, placement: &Placement) -> Vec<(String, String)> {
     let event = &launch.event;
     let configs = Value::Object(launch.service.configs.clone());
-    let mut vars = vec![
-        ("K8X_PARAMS".to_owned(), launch.params.to_string()),
-        ("K8X_EVENT".to_owned(), serde_json::to_string(event).unwrap_or_default()),
+    let dir = placement.payload_dir.trim_end_matches('/');
+    let mut vars = Vec::new();
+    if payload.params.len() <= MAX_ENV_VALUE_BYTES {
+        vars.push(("K8X_PARAMS".to_owned(), payload.params.clone()));
+    }
+    if payload.event.len() <= MAX_ENV_VALUE_BYTES {
+        vars.push(("K8X_EVENT".to_owned(), payload.event.clone()));
+    }
+    vars.extend([
+        ("K8X_PARAMS_FILE".to_owned(), format!("{dir}/{PARAMS_FILE}")),
+        ("K8X_EVENT_FILE".to_owned(), format!("{dir}/{EVENT_FILE}")),
         ("K8X_CONFIGS".to_owned(), configs.to_string()),
         ("K8X_SERVICE".to_owned(), launch.service.name.clone()),
         ("K8X_PROJECT".to_owned(), launch.service.project.clone()),
@@ -35,7 +107,7 @@ pub fn variables(launch: &Launch) -> Vec<(String, String)> {
         ("K8X_EVENT_TYPE".to_owned(), event.ty().to_owned()),
         ("K8X_EVENT_SOURCE".to_owned(), event.source().to_string()),
         ("K8X_CORRELATION_ID".to_owned(), correlation_id(event)),
-    ];
+    ]);
     for (key, value) in &launch.service.configs {
         let text = match value {
             Value::String(s) => s.clone(),
@@ -49,23 +121,15 @@ pub fn variables(launch: &Launch) -> Vec<(String, String)> {
     vars
 }
 
-/// Whether `name` can be an environment variable: a C identifier.
-pub fn is_env_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 /// The service's Job with k8x's environment added to every container and init container.
-pub fn prepare_job(launch: &Launch) -> Job {
+pub fn prepare_job(launch: &Launch, payload: &Payload, placement: &Placement) -> Job {
     let mut job = launch.service.job.clone();
-    let vars = variables(launch);
-    let secret = secret_name(&launch.service.name);
+    let vars = variables(launch, payload, placement);
     let secret_keys: Vec<&String> = launch.service.secrets.keys().filter(|k| is_env_name(k)).collect();
     if let Some(pod) = job.spec.as_mut().and_then(|s| s.template.spec.as_mut()) {
         let init = pod.init_containers.iter_mut().flatten();
         for container in pod.containers.iter_mut().chain(init) {
-            add_env(container, &vars, &secret, &secret_keys);
+            add_env(container, &vars, &placement.secret, &secret_keys);
         }
     }
     job

@@ -6,13 +6,14 @@
 //! execution), so the host's own variables never leak into a service. Containers of one Job run side by side,
 //! as in a pod; the execution succeeds when every one exits with 0. `activeDeadlineSeconds` is honoured.
 //! Each container runs in a process group of its own, and the whole group is killed when its main process
-//! ends, the deadline passes or k8x stops — as a container's processes all end with it.
+//! ends, the deadline passes, the execution is cancelled or k8x stops — as a container's processes all end
+//! with it. `K8X_PARAMS_FILE` and `K8X_EVENT_FILE` are files in `.k8x/` of the working directory.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     path::{Path, PathBuf},
     process::Stdio,
-    sync::Arc,
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -28,11 +29,14 @@ use tokio::{
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
-    environment::{prepare_job, secret_name},
+    environment::{job_name, prepare_job, Payload, Placement, EVENT_FILE, PARAMS_FILE},
     recorder::LogSink,
     Executor, ExecutorError, Launch, Recorder,
 };
-use crate::{bus::Bus, store::Store};
+use crate::{
+    bus::Bus,
+    store::{Ending, Store},
+};
 
 /// The longest line kept whole; longer output is cut there.
 const MAX_LINE_BYTES: usize = 64 * 1024;
@@ -50,11 +54,13 @@ pub struct LocalExecutor {
     shutdown: CancellationToken,
     /// The supervising tasks, so that shutdown can wait for them to record their ending.
     tasks: TaskTracker,
+    /// A token per running execution: cancelling it kills the execution's processes.
+    running: Arc<Mutex<HashMap<String, CancellationToken>>>,
 }
 
 impl LocalExecutor {
     pub fn new(store: Store, bus: Arc<dyn Bus>, work_dir: PathBuf, shutdown: CancellationToken) -> Self {
-        Self { store, bus, work_dir, shutdown, tasks: TaskTracker::new() }
+        Self { store, bus, work_dir, shutdown, tasks: TaskTracker::new(), running: Default::default() }
     }
 
     /// Waits until every execution this executor started has recorded its ending.
@@ -73,49 +79,106 @@ impl Executor for LocalExecutor {
         let recorder = Recorder::start(self.store.clone(), self.bus.clone(), launch.clone());
         let work = self.work_dir.join(&launch.execution_id);
         let shutdown = self.shutdown.clone();
+        let cancel = CancellationToken::new();
+        self.running.lock().expect("not poisoned").insert(launch.execution_id.clone(), cancel.clone());
+        let running = self.running.clone();
         self.tasks.spawn(async move {
             let sink = recorder.sink();
-            let (status, exit_code, error) = run_pod(&launch, &work, &sink, &shutdown).await;
+            let stop = Stop { shutdown: &shutdown, cancel: &cancel };
+            let ending = run_pod(&launch, &work, &sink, stop).await;
             drop(sink);
             let _ = std::fs::remove_dir_all(&work);
-            if let Err(err) = recorder.finish(status, exit_code, error).await {
+            running.lock().expect("not poisoned").remove(&launch.execution_id);
+            if let Err(err) = recorder.finish(ending).await {
                 tracing::error!(%err, "could not record the end of an execution");
             }
         });
         Ok(())
     }
+
+    async fn cancel(&self, execution_id: &str) -> Result<(), ExecutorError> {
+        let token = self.running.lock().expect("not poisoned").get(execution_id).cloned();
+        match token {
+            Some(token) => token.cancel(),
+            // Not started yet: it ends here, and the claim of a launch that comes later fails.
+            None => {
+                self.store.finish_execution(execution_id, &Ending::cancelled()).await?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How an execution (or one step of it) ended.
-type Outcome = (ExecutionStatus, Option<i32>, Option<String>);
+type Outcome = Ending;
+
+/// What stops a running execution early.
+#[derive(Clone, Copy)]
+struct Stop<'a> {
+    /// k8x is stopping.
+    shutdown: &'a CancellationToken,
+    /// Somebody cancelled the execution.
+    cancel: &'a CancellationToken,
+}
 
 /// Runs the pod of the prepared Job as Kubernetes would: each init container in turn, each to success, then
 /// all containers side by side, within `activeDeadlineSeconds`. The working directory is shared by all, like
 /// an `emptyDir` volume.
-async fn run_pod(launch: &Launch, work: &Path, sink: &LogSink, shutdown: &CancellationToken) -> Outcome {
-    let job = prepare_job(launch);
+async fn run_pod(launch: &Launch, work: &Path, sink: &LogSink, stop: Stop<'_>) -> Outcome {
+    let payload = Payload::of(launch);
+    let files = work.join(".k8x");
+    let placement = Placement {
+        secret: job_name(&launch.service.name, &launch.execution_id),
+        payload_dir: files.display().to_string(),
+    };
+    let job = prepare_job(launch, &payload, &placement);
     let deadline = job
         .spec
         .as_ref()
         .and_then(|s| s.active_deadline_seconds)
         .map(|s| Instant::now() + Duration::from_secs(s.max(0) as u64));
     let pod = job.spec.and_then(|s| s.template.spec).unwrap_or_default();
-    if let Err(err) = std::fs::create_dir_all(work) {
-        let why = format!("cannot create the working directory: {err}");
+    if let Err(err) = write_payload(&files, &payload) {
+        let why = format!("cannot prepare the working directory: {err}");
         sink.line("k8x", format!("could not start: {why}")).await;
-        return (ExecutionStatus::Failed, None, Some(why));
+        return Ending::failed(None, why);
+    }
+    for note in payload.notes() {
+        sink.line("k8x", note).await;
     }
     let init = pod.init_containers.unwrap_or_default();
-    let step = Step { launch, work, sink, deadline, shutdown, prefix_lines: init.len() + pod.containers.len() > 1 };
+    let step = Step {
+        launch,
+        work,
+        sink,
+        deadline,
+        stop,
+        secret: placement.secret.clone(),
+        prefix_lines: init.len() + pod.containers.len() > 1,
+    };
     for container in &init {
-        let (status, exit_code, error) = step.run(std::slice::from_ref(container)).await;
-        if status != ExecutionStatus::Succeeded {
+        let mut ending = step.run(std::slice::from_ref(container)).await;
+        if ending.status != ExecutionStatus::Succeeded {
             // "container `x` exited with 3" becomes "init container `x` exited with 3".
-            let error = error.map(|why| if why.starts_with("container ") { format!("init {why}") } else { why });
-            return (status, exit_code, error);
+            ending.error =
+                ending.error.map(|why| if why.starts_with("container ") { format!("init {why}") } else { why });
+            return ending;
         }
     }
     step.run(&pod.containers).await
+}
+
+/// Writes `K8X_PARAMS_FILE` and `K8X_EVENT_FILE`, readable by the owner only (they may hold sensitive data).
+fn write_payload(dir: &Path, payload: &Payload) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (file, text) in [(PARAMS_FILE, &payload.params), (EVENT_FILE, &payload.event)] {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        std::io::Write::write_all(&mut options.open(dir.join(file))?, text.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// The running processes of a group of containers.
@@ -133,7 +196,9 @@ struct Step<'a> {
     sink: &'a LogSink,
     /// When the Job's `activeDeadlineSeconds` runs out.
     deadline: Option<Instant>,
-    shutdown: &'a CancellationToken,
+    stop: Stop<'a>,
+    /// The Secret whose `secretKeyRef`s the local executor resolves from the service's secrets.
+    secret: String,
     /// Prefix each line with its container's name (the pod has more than one container).
     prefix_lines: bool,
 }
@@ -142,10 +207,10 @@ impl Step<'_> {
     /// Starts `containers` side by side and waits for them.
     async fn run(&self, containers: &[Container]) -> Outcome {
         match self.start(containers).await {
-            Ok(started) => supervise(started, self.deadline, self.shutdown).await,
+            Ok(started) => supervise(started, self.deadline, self.stop).await,
             Err(why) => {
                 self.sink.line("k8x", format!("could not start: {why}")).await;
-                (ExecutionStatus::Failed, None, Some(why))
+                Ending::failed(None, why)
             }
         }
     }
@@ -153,10 +218,10 @@ impl Step<'_> {
     /// Spawns `containers`, each with its environment and its output wired to the sink.
     async fn start(&self, containers: &[Container]) -> Result<Started, String> {
         let secrets = &self.launch.service.secrets;
-        let secret = secret_name(&self.launch.service.name);
+        let secret = &self.secret;
         let mut started = Started { children: Vec::new(), groups: Vec::new(), readers: Vec::new() };
         for container in containers {
-            let env = environment(container, &secret, secrets, self.sink).await;
+            let env = environment(container, secret, secrets, self.sink).await;
             let spawned = command(container, self.work, env)
                 .and_then(|mut cmd| cmd.spawn().map_err(|e| format!("container `{}`: {e}", container.name)));
             let mut child = match spawned {
@@ -260,7 +325,7 @@ async fn read_lines(stream: impl AsyncRead + Unpin, name: &'static str, prefix: 
 }
 
 /// Waits for every process (or the deadline, or shutdown) and says how they ended.
-async fn supervise(mut started: Started, deadline: Option<Instant>, shutdown: &CancellationToken) -> Outcome {
+async fn supervise(mut started: Started, deadline: Option<Instant>, stop: Stop<'_>) -> Outcome {
     let waits =
         join_all(started.children.iter_mut().map(|(name, child)| async move { (name.clone(), child.wait().await) }));
     let deadline = async {
@@ -271,18 +336,19 @@ async fn supervise(mut started: Started, deadline: Option<Instant>, shutdown: &C
     };
     let outcome = tokio::select! {
         results = waits => Ok(results),
-        _ = deadline => Err("the Job's activeDeadlineSeconds passed; its processes were killed".to_owned()),
-        _ = shutdown.cancelled() => Err("k8x stopped while the execution ran; its processes were killed".to_owned()),
+        _ = deadline => Err(Ending::failed(None, "the Job's activeDeadlineSeconds passed; its processes were killed").with_reason("DeadlineExceeded")),
+        _ = stop.shutdown.cancelled() => Err(Ending::failed(None, "k8x stopped while the execution ran; its processes were killed")),
+        _ = stop.cancel.cancelled() => Err(Ending::cancelled()),
     };
     let results = match outcome {
         Ok(results) => results,
-        Err(why) => {
+        Err(ending) => {
             kill_groups(&started.groups);
             for (_, child) in &mut started.children {
                 let _ = child.kill().await;
             }
             join_all(started.readers).await;
-            return (ExecutionStatus::Failed, None, Some(why));
+            return ending;
         }
     };
     // Whatever the main processes left running in the background ends with them; then the pipes close and
@@ -302,8 +368,8 @@ async fn supervise(mut started: Started, deadline: Option<Instant>, shutdown: &C
         first_failure.get_or_insert(failure);
     }
     match first_failure {
-        None => (ExecutionStatus::Succeeded, Some(0), None),
-        Some((code, why)) => (ExecutionStatus::Failed, code, Some(why)),
+        None => Ending::succeeded(),
+        Some((code, why)) => Ending::failed(code, why),
     }
 }
 

@@ -5,9 +5,11 @@
 //! the ending through a [`Recorder`]. [`environment`] decides what every container sees, for all executors.
 //!
 //! - [`LocalExecutor`]: each container's `command` + `args` as a host process (development, one machine).
-//! - Kubernetes: arrives with its own issue; [`environment::prepare_job`] already builds the Job it will submit.
+//! - [`KubernetesExecutor`]: a Kubernetes Job per execution, watched, its pod logs followed, adopted again
+//!   after a restart.
 
 pub mod environment;
+pub mod kubernetes;
 mod local;
 mod recorder;
 
@@ -15,8 +17,9 @@ use async_trait::async_trait;
 use cloudevents::Event;
 use serde_json::Value;
 
+pub use kubernetes::KubernetesExecutor;
 pub use local::LocalExecutor;
-pub use recorder::Recorder;
+pub use recorder::{LogSink, Recorder};
 
 use crate::{catalog::ServiceSpec, store::StoreError};
 
@@ -37,12 +40,18 @@ pub struct Launch {
 pub enum ExecutorError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Kubernetes(String),
 }
 
-/// Starts executions.
+/// Starts and stops executions.
 #[async_trait]
 pub trait Executor: Send + Sync {
-    /// Claims and starts the execution; returns once it is running (or recorded as failed to start).
+    /// Claims and starts the execution; returns once it is started (or recorded as failed to start).
     /// Launching an execution that is no longer queued does nothing.
     async fn launch(&self, launch: Launch) -> Result<(), ExecutorError>;
+
+    /// Stops an unfinished execution; it ends as `cancelled`. The caller has recorded the request
+    /// ([`crate::store::Store::request_cancel`]). Cancelling one that is not running here does nothing.
+    async fn cancel(&self, execution_id: &str) -> Result<(), ExecutorError>;
 }

@@ -1,18 +1,20 @@
 //! Recording an execution: its log lines, in batches, and its ending, followed by the completion event
-//! (`k8x.execution.succeeded` / `k8x.execution.failed`) that lets services chain.
+//! (`k8x.execution.succeeded` / `failed` / `cancelled`) that lets services chain.
+//!
+//! A recorder can take over an execution that another recorder began (after a k8x restart): its line
+//! numbers go on from the last stored one.
 
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use cloudevents::{AttributesReader, EventBuilder, EventBuilderV10};
-use model::views::ExecutionStatus;
 use serde_json::json;
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use super::{environment::correlation_id, Launch};
 use crate::{
     bus::Bus,
-    store::{NewLogLine, Store, StoreError},
+    store::{Ending, LogCursor, NewLogLine, Store, StoreError},
 };
 
 /// Most lines written in one statement.
@@ -22,10 +24,17 @@ const GATHER: Duration = Duration::from_millis(40);
 /// Secret values shorter than this are not masked: masking "1" would garble every log.
 const MIN_MASKED_LEN: usize = 4;
 
+/// One captured line on its way to the store.
+struct Captured {
+    stream: &'static str,
+    text: String,
+    source: Option<LogCursor>,
+}
+
 /// Where an executor sends an execution's output. Cheap to clone: one per stream reader.
 #[derive(Clone)]
 pub struct LogSink {
-    lines: mpsc::Sender<(&'static str, String)>,
+    lines: mpsc::Sender<Captured>,
     /// Secret values replaced by `***` before a line is stored.
     masks: Arc<Vec<String>>,
 }
@@ -33,14 +42,22 @@ pub struct LogSink {
 impl LogSink {
     /// Records one line from `stream` (`stdout`, `stderr`, `k8x`).
     pub async fn line(&self, stream: &'static str, text: impl Into<String>) {
-        let mut text = text.into();
+        self.send(stream, text.into(), None).await;
+    }
+
+    /// Records one line read from a pod container's log, with its position there.
+    pub async fn line_at(&self, stream: &'static str, text: impl Into<String>, at: LogCursor) {
+        self.send(stream, text.into(), Some(at)).await;
+    }
+
+    async fn send(&self, stream: &'static str, mut text: String, source: Option<LogCursor>) {
         for secret in self.masks.iter() {
             if text.contains(secret.as_str()) {
                 text = text.replace(secret.as_str(), "***");
             }
         }
         // The writer only stops after every sink is dropped, so this cannot fail while we hold one.
-        let _ = self.lines.send((stream, text)).await;
+        let _ = self.lines.send(Captured { stream, text, source }).await;
     }
 }
 
@@ -70,41 +87,45 @@ impl Recorder {
         self.sink.clone().expect("the sink lives until finish")
     }
 
-    /// Waits for every line to be stored, records the ending, and announces it on the bus.
-    pub async fn finish(
-        mut self,
-        status: ExecutionStatus,
-        exit_code: Option<i32>,
-        error: Option<String>,
-    ) -> Result<(), StoreError> {
+    /// The execution recorded.
+    pub fn launch(&self) -> &Launch {
+        &self.launch
+    }
+
+    /// Stores the lines received so far and stops, leaving the execution unfinished (k8x is stopping; the
+    /// execution goes on elsewhere and is taken over later).
+    pub async fn close(mut self) {
+        drop(self.sink.take());
+        let _ = (&mut self.writer).await;
+    }
+
+    /// Waits for every line to be stored, records the ending, and announces it on the bus. Returns whether
+    /// this call ended the execution (an execution that had already ended keeps its first ending).
+    pub async fn finish(mut self, ending: Ending) -> Result<bool, StoreError> {
         drop(self.sink.take());
         // Every sink clone is owned by a stream reader that has ended by now; the writer drains and stops.
         let _ = (&mut self.writer).await;
         let id = &self.launch.execution_id;
-        if !self.store.finish_execution(id, status, exit_code, error.clone()).await? {
-            return Ok(());
+        if !self.store.finish_execution(id, &ending).await? {
+            return Ok(false);
         }
-        tracing::info!(execution = %id, service = %self.launch.service.name, status = status.as_str(), "execution ended");
-        let event = completion_event(&self.launch, status, exit_code, error);
+        tracing::info!(execution = %id, service = %self.launch.service.name, status = ending.status.as_str(), "execution ended");
+        let event = completion_event(&self.launch, &ending);
         if let Err(err) = self.bus.publish(&event).await {
             tracing::warn!(execution = %id, %err, "could not publish the completion event");
         }
-        Ok(())
+        Ok(true)
     }
 }
 
 /// The event announcing how an execution ended. Its id derives from the execution, so a repeat is a duplicate.
-fn completion_event(
-    launch: &Launch,
-    status: ExecutionStatus,
-    exit_code: Option<i32>,
-    error: Option<String>,
-) -> cloudevents::Event {
+fn completion_event(launch: &Launch, ending: &Ending) -> cloudevents::Event {
     let trigger = &launch.event;
+    let status = ending.status.as_str();
     EventBuilderV10::new()
-        .id(crate::ids::derived(&[&launch.execution_id, status.as_str()]))
+        .id(crate::ids::derived(&[&launch.execution_id, status]))
         .source("/k8x/executions")
-        .ty(format!("k8x.execution.{}", status.as_str()))
+        .ty(format!("k8x.execution.{status}"))
         .subject(launch.service.name.clone())
         .time(Utc::now())
         .extension("correlationid", correlation_id(trigger))
@@ -115,9 +136,10 @@ fn completion_event(
                 "execution_id": launch.execution_id,
                 "service": launch.service.name,
                 "project": launch.service.project,
-                "status": status.as_str(),
-                "exit_code": exit_code,
-                "error": error,
+                "status": status,
+                "exit_code": ending.exit_code,
+                "error": ending.error,
+                "reason": ending.reason,
                 "trigger": {"id": trigger.id(), "source": trigger.source().to_string(), "type": trigger.ty()},
             }),
         )
@@ -125,8 +147,8 @@ fn completion_event(
         .expect("every required attribute is set")
 }
 
-async fn write_lines(store: Store, execution_id: String, mut rx: mpsc::Receiver<(&'static str, String)>) {
-    let mut seq = 0i64;
+async fn write_lines(store: Store, execution_id: String, mut rx: mpsc::Receiver<Captured>) {
+    let mut seq = None;
     while let Some(first) = rx.recv().await {
         tokio::time::sleep(GATHER).await;
         let mut batch = vec![first];
@@ -136,24 +158,42 @@ async fn write_lines(store: Store, execution_id: String, mut rx: mpsc::Receiver<
                 Err(_) => break,
             }
         }
-        let at = Utc::now();
-        let lines: Vec<NewLogLine> = batch
-            .into_iter()
-            .map(|(stream, text)| {
-                seq += 1;
-                NewLogLine { seq, stream, text, at }
-            })
-            .collect();
         let mut delay = Duration::from_millis(100);
         for attempt in 1..=8 {
-            match store.append_log(&execution_id, &lines).await {
-                Ok(()) => break,
+            let stored = async {
+                // Numbering goes on from what is stored, for a recorder that takes over after a restart.
+                let next = match seq {
+                    Some(next) => next,
+                    None => store.last_log_seq(&execution_id).await?,
+                };
+                let at = Utc::now();
+                let lines: Vec<NewLogLine> = batch
+                    .iter()
+                    .zip(next + 1..)
+                    .map(|(line, seq)| NewLogLine {
+                        seq,
+                        stream: line.stream,
+                        text: line.text.clone(),
+                        at,
+                        source: line.source.clone(),
+                    })
+                    .collect();
+                store.append_log(&execution_id, &lines).await?;
+                Ok::<_, StoreError>(next + lines.len() as i64)
+            };
+            match stored.await {
+                Ok(last) => {
+                    seq = Some(last);
+                    break;
+                }
                 Err(err) if attempt < 8 => {
                     tracing::warn!(execution = %execution_id, %err, attempt, "storing log lines failed; retrying");
                     tokio::time::sleep(delay).await;
                     delay *= 2;
                 }
-                Err(err) => tracing::error!(execution = %execution_id, %err, lines = lines.len(), "log lines lost"),
+                Err(err) => {
+                    tracing::error!(execution = %execution_id, %err, lines = batch.len(), "log lines lost")
+                }
             }
         }
     }

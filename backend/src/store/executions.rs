@@ -22,6 +22,46 @@ pub struct NewExecution {
     pub params: serde_json::Value,
 }
 
+/// How an execution ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ending {
+    pub status: ExecutionStatus,
+    pub exit_code: Option<i32>,
+    /// Why it failed, for a person (`container \`main\` was OOMKilled`).
+    pub error: Option<String>,
+    /// The short reason, where the cluster gave one (`OOMKilled`, `DeadlineExceeded`).
+    pub reason: Option<String>,
+}
+
+impl Ending {
+    pub fn succeeded() -> Self {
+        Self { status: ExecutionStatus::Succeeded, exit_code: Some(0), error: None, reason: None }
+    }
+
+    pub fn failed(exit_code: Option<i32>, error: impl Into<String>) -> Self {
+        Self { status: ExecutionStatus::Failed, exit_code, error: Some(error.into()), reason: None }
+    }
+
+    pub fn cancelled() -> Self {
+        Self { status: ExecutionStatus::Cancelled, exit_code: None, error: Some("cancelled".into()), reason: None }
+    }
+
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+}
+
+/// Which executions a listing wants.
+#[derive(Clone, Debug, Default)]
+pub struct ExecutionFilter {
+    pub service: Option<String>,
+    pub status: Option<ExecutionStatus>,
+    pub event_id: Option<String>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
 impl Store {
     /// Creates the execution unless it exists, and returns the stored row either way.
     pub async fn create_execution(&self, new: NewExecution) -> Result<execution::Model> {
@@ -39,6 +79,10 @@ impl Store {
             created_at: Set(Utc::now()),
             started_at: Set(None),
             finished_at: Set(None),
+            executor: Set("local".to_owned()),
+            job_name: Set(None),
+            reason: Set(None),
+            cancel_requested: Set(false),
         };
         execution::Entity::insert(row)
             .on_conflict(OnConflict::column(execution::Column::Id).do_nothing().to_owned())
@@ -51,8 +95,38 @@ impl Store {
         })
     }
 
-    /// Moves a queued execution to running. Exactly one caller wins: the one that gets `true` launches it.
+    /// Moves a queued execution to running for the local executor. Exactly one caller wins: the one that gets
+    /// `true` launches it.
     pub async fn claim_execution(&self, id: &str) -> Result<bool> {
+        use execution::Column as C;
+        let result = execution::Entity::update_many()
+            .col_expr(C::Status, Expr::value(ExecutionStatus::Running.as_str()))
+            .col_expr(C::StartedAt, Expr::value(Utc::now()))
+            .col_expr(C::Executor, Expr::value("local"))
+            .filter(C::Id.eq(id))
+            .filter(C::Status.eq(ExecutionStatus::Queued.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Gives a queued execution to the Kubernetes executor as Job `job_name`. It stays queued until its pod
+    /// runs. Exactly one caller wins; the winner creates the Job.
+    pub async fn claim_for_job(&self, id: &str, job_name: &str) -> Result<bool> {
+        use execution::Column as C;
+        let result = execution::Entity::update_many()
+            .col_expr(C::Executor, Expr::value("kubernetes"))
+            .col_expr(C::JobName, Expr::value(job_name))
+            .filter(C::Id.eq(id))
+            .filter(C::Status.eq(ExecutionStatus::Queued.as_str()))
+            .filter(C::JobName.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// A queued execution's pod runs: it is running from now on.
+    pub async fn mark_running(&self, id: &str) -> Result<bool> {
         use execution::Column as C;
         let result = execution::Entity::update_many()
             .col_expr(C::Status, Expr::value(ExecutionStatus::Running.as_str()))
@@ -64,19 +138,51 @@ impl Store {
         Ok(result.rows_affected == 1)
     }
 
+    /// Sets (or clears) what an unfinished execution waits on.
+    pub async fn set_reason(&self, id: &str, reason: Option<&str>) -> Result<()> {
+        use execution::Column as C;
+        execution::Entity::update_many()
+            .col_expr(C::Reason, Expr::value(reason.map(str::to_owned)))
+            .filter(C::Id.eq(id))
+            .filter(C::Status.is_in([ExecutionStatus::Queued.as_str(), ExecutionStatus::Running.as_str()]))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Records that somebody asked to cancel an unfinished execution; returns the row if it is unfinished.
+    pub async fn request_cancel(&self, id: &str) -> Result<Option<execution::Model>> {
+        use execution::Column as C;
+        execution::Entity::update_many()
+            .col_expr(C::CancelRequested, Expr::value(true))
+            .filter(C::Id.eq(id))
+            .filter(C::Status.is_in([ExecutionStatus::Queued.as_str(), ExecutionStatus::Running.as_str()]))
+            .exec(&self.db)
+            .await?;
+        Ok(self.execution(id).await?.filter(|row| !ExecutionStatus::parse(&row.status).is_finished()))
+    }
+
+    /// Executions the Kubernetes executor has claimed that have not ended: after a restart, their Jobs are
+    /// adopted (or launched, if k8x stopped before it created them).
+    pub async fn unfinished_jobs(&self) -> Result<Vec<execution::Model>> {
+        use execution::Column as C;
+        Ok(execution::Entity::find()
+            .filter(C::Executor.eq("kubernetes"))
+            .filter(C::JobName.is_not_null())
+            .filter(C::Status.is_in([ExecutionStatus::Queued.as_str(), ExecutionStatus::Running.as_str()]))
+            .order_by_asc(C::CreatedAt)
+            .all(&self.db)
+            .await?)
+    }
+
     /// Records how a running execution ended. An execution that already ended keeps its first ending.
-    pub async fn finish_execution(
-        &self,
-        id: &str,
-        status: ExecutionStatus,
-        exit_code: Option<i32>,
-        error: Option<String>,
-    ) -> Result<bool> {
+    pub async fn finish_execution(&self, id: &str, ending: &Ending) -> Result<bool> {
         use execution::Column as C;
         let result = execution::Entity::update_many()
-            .col_expr(C::Status, Expr::value(status.as_str()))
-            .col_expr(C::ExitCode, Expr::value(exit_code))
-            .col_expr(C::Error, Expr::value(error))
+            .col_expr(C::Status, Expr::value(ending.status.as_str()))
+            .col_expr(C::ExitCode, Expr::value(ending.exit_code))
+            .col_expr(C::Error, Expr::value(ending.error.clone()))
+            .col_expr(C::Reason, Expr::value(ending.reason.clone()))
             .col_expr(C::FinishedAt, Expr::value(Utc::now()))
             .filter(C::Id.eq(id))
             .filter(C::Status.is_in([ExecutionStatus::Queued.as_str(), ExecutionStatus::Running.as_str()]))
@@ -85,7 +191,8 @@ impl Store {
         Ok(result.rows_affected == 1)
     }
 
-    /// Fails every execution still marked running: after a restart nothing is running them any more.
+    /// Fails every local execution still marked running: after a restart no process runs them any more.
+    /// (Kubernetes executions go on in the cluster and are adopted instead.)
     pub async fn fail_interrupted_executions(&self, why: &str) -> Result<u64> {
         use execution::Column as C;
         let result = execution::Entity::update_many()
@@ -93,6 +200,7 @@ impl Store {
             .col_expr(C::Error, Expr::value(why))
             .col_expr(C::FinishedAt, Expr::value(Utc::now()))
             .filter(C::Status.eq(ExecutionStatus::Running.as_str()))
+            .filter(C::Executor.eq("local"))
             .exec(&self.db)
             .await?;
         Ok(result.rows_affected)
@@ -113,6 +221,28 @@ impl Store {
             .order_by_desc(execution::Column::CreatedAt)
             .order_by_desc(execution::Column::Id)
             .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// A page of executions, newest first, narrowed by `filter`.
+    pub async fn find_executions(&self, filter: &ExecutionFilter) -> Result<Vec<execution::Model>> {
+        use execution::Column as C;
+        let mut query = execution::Entity::find();
+        if let Some(service) = &filter.service {
+            query = query.filter(C::Service.eq(service.as_str()));
+        }
+        if let Some(status) = filter.status {
+            query = query.filter(C::Status.eq(status.as_str()));
+        }
+        if let Some(event_id) = &filter.event_id {
+            query = query.filter(C::EventId.eq(event_id.as_str()));
+        }
+        Ok(query
+            .order_by_desc(C::CreatedAt)
+            .order_by_desc(C::Id)
+            .offset(filter.offset)
+            .limit(filter.limit)
             .all(&self.db)
             .await?)
     }

@@ -1,7 +1,7 @@
 //! Log lines: appended in batches by executors, read by the UI and the live stream.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{entities::log_line, Result, Store};
 
@@ -12,6 +12,17 @@ pub struct NewLogLine {
     pub stream: &'static str,
     pub text: String,
     pub at: DateTime<Utc>,
+    /// Where a line read from Kubernetes came from, and the runtime's timestamp of it.
+    pub source: Option<LogCursor>,
+}
+
+/// A position in one pod container's log: the runtime timestamp of a line (fixed-width RFC 3339 with
+/// nanoseconds, so text order is time order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogCursor {
+    /// `pod/container`.
+    pub source: String,
+    pub at: String,
 }
 
 impl Store {
@@ -26,9 +37,42 @@ impl Store {
             stream: Set(line.stream.to_owned()),
             text: Set(line.text.clone()),
             at: Set(line.at),
+            source: Set(line.source.as_ref().map(|c| c.source.clone())),
+            source_at: Set(line.source.as_ref().map(|c| c.at.clone())),
         });
         log_line::Entity::insert_many(rows).exec_without_returning(&self.db).await?;
         Ok(())
+    }
+
+    /// The highest sequence number stored for an execution (0 without lines): a recorder that takes over
+    /// an execution (after a restart) numbers on from here.
+    pub async fn last_log_seq(&self, execution_id: &str) -> Result<i64> {
+        let last = log_line::Entity::find()
+            .filter(log_line::Column::ExecutionId.eq(execution_id))
+            .order_by_desc(log_line::Column::Seq)
+            .one(&self.db)
+            .await?;
+        Ok(last.map_or(0, |line| line.seq))
+    }
+
+    /// Where the stored log of one pod container ends: the timestamp of its newest stored line, and how
+    /// many stored lines carry exactly that timestamp (a resumed stream skips that many of them).
+    pub async fn log_position(&self, execution_id: &str, source: &str) -> Result<Option<(String, u64)>> {
+        use log_line::Column as C;
+        let newest = log_line::Entity::find()
+            .filter(C::ExecutionId.eq(execution_id))
+            .filter(C::Source.eq(source))
+            .order_by_desc(C::SourceAt)
+            .one(&self.db)
+            .await?;
+        let Some(at) = newest.and_then(|line| line.source_at) else { return Ok(None) };
+        let same = log_line::Entity::find()
+            .filter(C::ExecutionId.eq(execution_id))
+            .filter(C::Source.eq(source))
+            .filter(C::SourceAt.eq(at.as_str()))
+            .count(&self.db)
+            .await?;
+        Ok(Some((at, same)))
     }
 
     /// The last `count` lines (all of them for `None`), oldest first.

@@ -13,8 +13,8 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
-pub use executions::NewExecution;
-pub use logs::NewLogLine;
+pub use executions::{Ending, ExecutionFilter, NewExecution};
+pub use logs::{LogCursor, NewLogLine};
 
 /// A store operation failed.
 #[derive(Debug, thiserror::Error)]

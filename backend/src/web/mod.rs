@@ -1,7 +1,9 @@
-//! HTTP routes that are not Leptos pages: health, manual runs from the form, the log stream and download.
+//! HTTP routes that are not Leptos pages: health, manual runs from the form, executions (list, one, cancel),
+//! the log stream and download.
 //! Each file owns its routes; [`router`] merges them with ingest's.
 
 mod error;
+mod executions;
 mod health;
 mod logs;
 mod runs;
@@ -19,4 +21,5 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(health::router())
         .merge(runs::router())
         .merge(logs::router())
+        .merge(executions::router())
 }

@@ -37,33 +37,62 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts k8x with its data in `dir` (reused by restart tests) and the fixture project.
 pub async fn spawn_app_with(db: Db, dir: TempDir) -> TestApp {
-    spawn(db, dir, None).await
+    spawn(Setup { db, ..Setup::default() }, dir).await
 }
 
 /// Starts k8x on a Kafka bus at `brokers`.
 pub async fn spawn_app_on_kafka(brokers: String) -> TestApp {
-    spawn(Db::Sqlite, TempDir::new().unwrap(), Some(brokers)).await
+    spawn(Setup { kafka_brokers: Some(brokers), ..Setup::default() }, TempDir::new().unwrap()).await
 }
 
-async fn spawn(db: Db, dir: TempDir, kafka_brokers: Option<String>) -> TestApp {
-    server::telemetry::init();
-    let project = dir.path().join("project");
+/// How a test's k8x differs from the default one.
+pub struct Setup {
+    pub db: Db,
+    pub kafka_brokers: Option<String>,
+    /// Run executions as Kubernetes Jobs with these settings (else the local executor).
+    pub kube: Option<backend::config::KubeConfig>,
+    /// Another project than the fixture project.
+    pub project_dir: Option<std::path::PathBuf>,
+    pub max_event_bytes: usize,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self { db: Db::Sqlite, kafka_brokers: None, kube: None, project_dir: None, max_event_bytes: 64 * 1024 }
+    }
+}
+
+/// The config of a test's k8x, with its data in `dir`.
+pub fn config(setup: Setup, dir: &Path) -> Config {
+    let project = dir.join("project");
     if !project.exists() {
         write_fixture_project(&project);
     }
-    let config = Config {
+    Config {
         listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().join("data"),
-        database_url: match db {
+        data_dir: dir.join("data"),
+        database_url: match setup.db {
             Db::Sqlite => None,
             Db::Url(url) => Some(SecretString::from(url)),
         },
-        project_dir: Some(project),
-        site_root: dir.path().join("site"),
-        max_event_bytes: 64 * 1024,
-        kafka_brokers,
+        project_dir: Some(setup.project_dir.unwrap_or(project)),
+        site_root: dir.join("site"),
+        max_event_bytes: setup.max_event_bytes,
+        kafka_brokers: setup.kafka_brokers,
+        executor: if setup.kube.is_some() {
+            backend::config::ExecutorKind::Kubernetes
+        } else {
+            backend::config::ExecutorKind::Local
+        },
+        kube: setup.kube.unwrap_or_default(),
         ..Config::default()
-    };
+    }
+}
+
+/// Starts k8x as `setup` says, with its data in `dir`.
+pub async fn spawn(setup: Setup, dir: TempDir) -> TestApp {
+    server::telemetry::init();
+    let config = config(setup, dir.path());
     let shutdown = CancellationToken::new();
     let app = Application::build(config, shutdown.clone()).await.expect("k8x starts");
     let base = format!("http://{}", app.address());
@@ -119,7 +148,7 @@ impl TestApp {
     pub async fn finished(&self, id: &str) -> execution::Model {
         wait_until(|| async {
             let row = self.state.store.execution(id).await.unwrap()?;
-            matches!(row.status.as_str(), "succeeded" | "failed").then_some(row)
+            matches!(row.status.as_str(), "succeeded" | "failed" | "cancelled").then_some(row)
         })
         .await
     }
@@ -157,19 +186,19 @@ impl TestApp {
     }
 }
 
-/// Polls `check` every 50 ms for up to 20 s.
+/// Polls `check` every 50 ms for up to 30 s.
 pub async fn wait_until<T, F, Fut>(mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    for _ in 0..400 {
+    for _ in 0..600 {
         if let Some(found) = check().await {
             return found;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("gave up waiting after 20 s");
+    panic!("gave up waiting after 30 s");
 }
 
 const BASH_JOB: &str = "apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      containers:\n        - name: main\n          image: bash\n          command: [\"/bin/bash\", \"-c\"]\n          args: [\"SCRIPT\"]\n      restartPolicy: Never\n";
@@ -243,6 +272,27 @@ fn write_fixture_project(root: &Path) {
         "chatty",
         r#"{"name": "chatty", "type": "k8x_job", "trigger_events": ["t.chatty"]}"#,
         "seq -f 'line-%g' 1 6000",
+        &[],
+    );
+    service(
+        root,
+        "long",
+        r#"{"name": "long", "type": "k8x_job", "trigger_events": ["t.long"], "allow_manual_triggering": true}"#,
+        "echo started; sleep 30; echo never",
+        &[],
+    );
+    service(
+        root,
+        "payload",
+        r#"{"name": "payload", "type": "k8x_job", "trigger_events": ["t.payload"]}"#,
+        r#"echo params_env=${K8X_PARAMS:+set}; echo params_size=$(wc -c < $K8X_PARAMS_FILE); echo event_size=$(wc -c < $K8X_EVENT_FILE)"#,
+        &[],
+    );
+    service(
+        root,
+        "drip",
+        r#"{"name": "drip", "type": "k8x_job", "trigger_events": ["t.drip"]}"#,
+        "for i in $(seq 1 40); do echo line-$i; sleep 0.05; done",
         &[],
     );
     service(

@@ -3,10 +3,13 @@
 
 mod helpers;
 
+mod executions;
 mod ingest;
 mod kafka;
+mod kubernetes;
 mod logs;
 mod pages;
 mod postgres;
+mod real_cluster;
 mod recovery;
 mod runs;

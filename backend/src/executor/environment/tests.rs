@@ -34,9 +34,17 @@ pub(crate) fn launch() -> Launch {
     Launch { execution_id: "x1".into(), service, event, params: json!({"n": 1}) }
 }
 
+fn placement() -> Placement {
+    Placement { secret: "k8x-hello-x1".into(), payload_dir: "/var/run/k8x".into() }
+}
+
+fn prepared(launch: &Launch) -> Job {
+    prepare_job(launch, &Payload::of(launch), &placement())
+}
+
 #[test]
 fn every_container_gets_the_k8x_variables_and_keeps_its_own() {
-    let job = prepare_job(&launch());
+    let job = prepared(&launch());
     let env = job.spec.unwrap().template.spec.unwrap().containers[0].env.clone().unwrap();
     let get = |name: &str| env.iter().find(|e| e.name == name).cloned();
     assert_eq!(get("SERVICE_PORT").unwrap().value.as_deref(), Some("80"));
@@ -50,15 +58,43 @@ fn every_container_gets_the_k8x_variables_and_keeps_its_own() {
     let event: serde_json::Value = serde_json::from_str(get("K8X_EVENT").unwrap().value.as_deref().unwrap()).unwrap();
     assert_eq!(event["id"], "e1");
     assert_eq!(event["data"], json!({"n": 1}));
+    assert_eq!(get("K8X_PARAMS_FILE").unwrap().value.as_deref(), Some("/var/run/k8x/params.json"));
+    assert_eq!(get("K8X_EVENT_FILE").unwrap().value.as_deref(), Some("/var/run/k8x/event.json"));
+}
+
+#[test]
+fn large_payloads_are_in_files_only() {
+    let mut launch = launch();
+    launch.params = json!({"blob": "x".repeat(300 * 1024)});
+    let payload = Payload::of(&launch);
+    let job = prepare_job(&launch, &payload, &placement());
+    let env = job.spec.unwrap().template.spec.unwrap().containers[0].env.clone().unwrap();
+    assert!(env.iter().all(|e| e.name != "K8X_PARAMS"), "a 300 KB K8X_PARAMS would not start on Linux");
+    assert!(env.iter().any(|e| e.name == "K8X_PARAMS_FILE"));
+    assert!(env.iter().any(|e| e.name == "K8X_EVENT"), "the small event stays in the environment");
+    let notes = payload.notes();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].starts_with("K8X_PARAMS is 307211 bytes") && notes[0].contains("K8X_PARAMS_FILE"), "{notes:?}");
+}
+
+#[test]
+fn job_names_are_dns_labels_and_stable() {
+    let name = job_name("k8s_test_job", "6f1c2a9e-0b7d-5c44-9a1e-3d2f4b5a6c7d");
+    assert_eq!(name, "k8x-k8s-test-job-6f1c2a9e0b7d");
+    assert_eq!(name, job_name("k8s_test_job", "6f1c2a9e-0b7d-5c44-9a1e-3d2f4b5a6c7d"));
+    let long = job_name(&"A.b_".repeat(20), "6f1c2a9e-0b7d-5c44-9a1e-3d2f4b5a6c7d");
+    assert!(long.len() <= 57, "{long}");
+    assert!(long.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{long}");
+    assert!(long.starts_with("k8x-") && !long.ends_with('-'), "{long}");
 }
 
 #[test]
 fn secrets_are_references_never_values() {
-    let job = prepare_job(&launch());
+    let job = prepared(&launch());
     let spec = serde_json::to_string(&job).unwrap();
     assert!(!spec.contains("t0ps3cret"), "a secret value leaked into the Job spec");
     let env = job.spec.unwrap().template.spec.unwrap().containers[0].env.clone().unwrap();
     let token = env.iter().find(|e| e.name == "API_TOKEN").unwrap();
     let selector = token.value_from.as_ref().unwrap().secret_key_ref.as_ref().unwrap();
-    assert_eq!((selector.name.as_str(), selector.key.as_str()), ("k8x-secrets-hello", "API_TOKEN"));
+    assert_eq!((selector.name.as_str(), selector.key.as_str()), ("k8x-hello-x1", "API_TOKEN"));
 }

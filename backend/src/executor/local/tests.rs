@@ -155,3 +155,62 @@ async fn a_failing_init_container_stops_the_pod() {
     assert_eq!(row.error.as_deref(), Some("init container `init-0` exited with 7"));
     assert!(!lines.iter().any(|l| l.contains("main ran")), "{lines:?}");
 }
+
+#[tokio::test]
+async fn a_large_payload_arrives_in_its_file_and_a_small_one_in_both() {
+    let mut launch = launch();
+    launch.params = serde_json::json!({"blob": "x".repeat(300 * 1024)});
+    let script = r#"echo params_env=${K8X_PARAMS:+set}; echo params_size=$(wc -c < "$K8X_PARAMS_FILE"); echo event_id=$(grep -o '"id":"e1"' "$K8X_EVENT_FILE"); echo event_env=${K8X_EVENT:+set}"#;
+    launch.service.job.spec.as_mut().unwrap().template.spec.as_mut().unwrap().containers[0].args =
+        Some(vec![script.to_owned()]);
+    let (_dir, store, row) = execute(launch).await;
+    let lines: Vec<String> = store
+        .log_after(&row.id, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| format!("{}:{}", l.stream, l.text))
+        .collect();
+    assert_eq!(row.status, "succeeded", "a 300 KB payload must start (Linux caps one variable at 128 KiB): {lines:?}");
+    assert_eq!(reported(&lines, "params_env"), "", "too large for the environment: left out");
+    assert_eq!(reported(&lines, "params_size"), (300 * 1024 + 11).to_string());
+    assert_eq!(reported(&lines, "event_id"), r#""id":"e1""#);
+    assert_eq!(reported(&lines, "event_env"), "set", "the small event stays in the environment");
+    assert!(lines.iter().any(|l| l.starts_with("k8x:K8X_PARAMS is 307211 bytes")), "the log says why: {lines:?}");
+}
+
+#[tokio::test]
+async fn cancel_kills_the_processes_and_the_execution_ends_cancelled() {
+    let mut launch = launch();
+    launch.service.job.spec.as_mut().unwrap().template.spec.as_mut().unwrap().containers[0].args =
+        Some(vec!["echo started; sleep 300".to_owned()]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display())).await.unwrap();
+    let bus = Arc::new(EmbeddedBus::new(store.db().clone()));
+    let executor = LocalExecutor::new(store.clone(), bus, dir.path().join("work"), CancellationToken::new());
+    store
+        .create_execution(NewExecution {
+            id: launch.execution_id.clone(),
+            event_key: "k".into(),
+            event_id: "e1".into(),
+            event_type: "a.b".into(),
+            service: "hello".into(),
+            project: "demo".into(),
+            params: launch.params.clone(),
+        })
+        .await
+        .unwrap();
+    executor.launch(launch.clone()).await.unwrap();
+    // Wait for the process to be running, then cancel it.
+    for _ in 0..200 {
+        if !store.log_after(&launch.execution_id, 0, 10).await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    executor.cancel(&launch.execution_id).await.unwrap();
+    executor.wait().await;
+    let row = store.execution(&launch.execution_id).await.unwrap().unwrap();
+    assert_eq!(row.status, "cancelled");
+    assert_eq!(row.exit_code, None);
+}

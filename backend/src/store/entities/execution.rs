@@ -13,7 +13,7 @@ pub struct Model {
     pub event_type: String,
     pub service: String,
     pub project: String,
-    /// `queued`, `running`, `succeeded`, `failed`.
+    /// `queued`, `running`, `succeeded`, `failed`, `cancelled`.
     pub status: String,
     pub exit_code: Option<i32>,
     #[sea_orm(column_type = "Text", nullable)]
@@ -24,6 +24,15 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
+    /// `local` or `kubernetes`: who runs it (and who adopts it after a restart).
+    pub executor: String,
+    /// The Kubernetes Job, once the Kubernetes executor has claimed the execution.
+    pub job_name: Option<String>,
+    /// What the execution waits on or why it failed, as the cluster says it (`ImagePullBackOff: …`).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub reason: Option<String>,
+    /// Somebody asked to cancel it; an executor that sees its Job go treats that as the cancel, not a failure.
+    pub cancel_requested: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,11 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub text: String,
     pub at: DateTimeUtc,
+    /// The pod container the line came from (`pod/container`), for lines read from Kubernetes.
+    pub source: Option<String>,
+    /// The container runtime's timestamp of the line (fixed-width RFC 3339, nanoseconds), so a broken log
+    /// stream resumes after the last stored line instead of repeating or losing lines.
+    pub source_at: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

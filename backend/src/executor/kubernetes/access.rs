@@ -1,0 +1,55 @@
+//! The start-up check: can k8x reach the API, and may it do everything it needs in its namespace? One
+//! SelfSubjectAccessReview per (verb, resource); a missing permission stops k8x at start with its name,
+//! instead of failing on the first event.
+
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+use kube::{api::PostParams, Api, Client};
+
+use super::KubeError;
+
+/// What the executor does: (API group, resource, subresource, verbs).
+pub const NEEDED: &[(&str, &str, &str, &[&str])] = &[
+    ("batch", "jobs", "", &["create", "get", "list", "watch", "delete"]),
+    ("", "pods", "", &["get", "list", "watch"]),
+    ("", "pods", "log", &["get"]),
+    ("", "secrets", "", &["create", "get", "patch"]),
+];
+
+/// Asks the API server about every permission in [`NEEDED`]; the error lists each one refused.
+pub async fn check(client: &Client, namespace: &str) -> Result<(), KubeError> {
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let mut missing = Vec::new();
+    for (group, resource, subresource, verbs) in NEEDED {
+        for verb in *verbs {
+            let review = SelfSubjectAccessReview {
+                spec: SelfSubjectAccessReviewSpec {
+                    resource_attributes: Some(ResourceAttributes {
+                        namespace: Some(namespace.to_owned()),
+                        verb: Some((*verb).to_owned()),
+                        group: Some((*group).to_owned()),
+                        resource: Some((*resource).to_owned()),
+                        subresource: (!subresource.is_empty()).then(|| (*subresource).to_owned()),
+                        ..ResourceAttributes::default()
+                    }),
+                    ..SelfSubjectAccessReviewSpec::default()
+                },
+                ..SelfSubjectAccessReview::default()
+            };
+            // No retries: at start-up an API that does not answer is reported at once.
+            let answer = api
+                .create(&PostParams::default(), &review)
+                .await
+                .map_err(|source| KubeError::Unreachable { source })?;
+            if !answer.status.is_some_and(|s| s.allowed) {
+                let what =
+                    if subresource.is_empty() { (*resource).to_owned() } else { format!("{resource}/{subresource}") };
+                missing.push(format!("{verb} {what}"));
+            }
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(KubeError::Forbidden { namespace: namespace.to_owned(), missing })
+    }
+}

@@ -1,0 +1,28 @@
+//! An execution rebuilt from the store, for a k8x that takes over Jobs it did not launch in this run (after
+//! a restart): the service as stored, the event as recorded, the parameters as given.
+
+use cloudevents::Event;
+
+use crate::{
+    catalog::ServiceSpec,
+    executor::Launch,
+    store::{entities::execution, Store},
+};
+
+/// The [`Launch`] of a stored execution, or why it cannot be rebuilt.
+pub async fn stored_launch(store: &Store, row: &execution::Model) -> Result<Launch, String> {
+    let service = store
+        .service(&row.service)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("its service `{}` is no longer in the catalog", row.service))?;
+    let service = ServiceSpec::from_row(&service).map_err(|e| e.to_string())?;
+    let recorded = store
+        .event(&row.event_key)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "its event is not recorded".to_owned())?;
+    let event: Event = serde_json::from_str(&recorded.event).map_err(|e| format!("its recorded event: {e}"))?;
+    let params = serde_json::from_str(&row.params).map_err(|e| format!("its parameters: {e}"))?;
+    Ok(Launch { execution_id: row.id.clone(), service, event, params })
+}

@@ -1,0 +1,163 @@
+//! The Kubernetes executor: every execution a Job in the cluster — launched, watched, logged, cancelled,
+//! and adopted again after a restart.
+//!
+//! At start-up k8x connects (a given kubeconfig, else kube's inference: in-cluster, `KUBECONFIG`,
+//! `~/.kube/config`) and asks the API server whether it may do everything it needs in its namespace
+//! ([`access`]); a missing permission stops it there, by name. A launch claims the execution in the store
+//! (which names its Job, so a second launch does nothing) and hands it to the [`supervisor`], which creates
+//! the objects ([`objects`], [`launch`]), watches Jobs and pods, follows the logs ([`follow`]) and records
+//! the ending. API calls that fail for a while are retried with backoff ([`retry`]).
+//!
+//! ## Layout
+//! - [`objects`]: the Job and Secrets an execution becomes (pure).
+//! - [`observe`]: what a Job and its pods say about an execution (pure).
+//! - [`launch`]: creating them, repeatably.
+//! - [`supervisor`]: the watch loop that drives every execution.
+//! - [`follow`]: one container's log into the store, resumable.
+//! - [`adopt`]: an execution rebuilt from the store after a restart.
+//! - [`access`]: the start-up permission check. [`retry`]: API calls with backoff.
+
+mod access;
+mod adopt;
+mod follow;
+mod launch;
+pub mod objects;
+pub mod observe;
+mod retry;
+mod supervisor;
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use kube::{
+    config::{KubeConfigOptions, Kubeconfig},
+    Api, Client,
+};
+use tokio::{sync::mpsc, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+use self::supervisor::{Command, Context, Supervisor};
+use super::{environment::job_name, Executor, ExecutorError, Launch};
+use crate::{bus::Bus, config::KubeConfig, store::Store};
+
+/// What shapes the Jobs k8x creates.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The namespace of Jobs, pods and Secrets.
+    pub namespace: String,
+    /// `ttlSecondsAfterFinished` unless the service sets it.
+    pub job_ttl_seconds: i32,
+    /// `backoffLimit` unless the service sets it.
+    pub backoff_limit: i32,
+    /// `activeDeadlineSeconds` unless the service sets it.
+    pub deadline_seconds: i64,
+    /// How long an image may fail to pull before the execution is failed.
+    pub image_pull_timeout: Duration,
+}
+
+impl From<&KubeConfig> for Settings {
+    fn from(config: &KubeConfig) -> Self {
+        Self {
+            namespace: config.namespace.clone(),
+            job_ttl_seconds: config.job_ttl_seconds,
+            backoff_limit: config.backoff_limit,
+            deadline_seconds: config.deadline_seconds,
+            image_pull_timeout: Duration::from_secs(config.image_pull_timeout_seconds),
+        }
+    }
+}
+
+/// The executor could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeError {
+    #[error("no Kubernetes configuration: {0}")]
+    Config(String),
+    #[error("the Kubernetes API cannot be reached: {source}")]
+    Unreachable { source: kube::Error },
+    #[error(
+        "k8x may not do what it needs in namespace `{namespace}`; missing: {}. Apply deploy/kubernetes/rbac.yaml (or grant these) and start again",
+        missing.join(", ")
+    )]
+    Forbidden { namespace: String, missing: Vec<String> },
+}
+
+/// Runs executions as Kubernetes Jobs.
+#[derive(Clone)]
+pub struct KubernetesExecutor {
+    /// Executions are claimed here.
+    store: Store,
+    /// Work for the supervisor.
+    commands: mpsc::UnboundedSender<Command>,
+    /// The supervisor, so that a stop can wait for it.
+    supervisor: Arc<tokio::sync::Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl KubernetesExecutor {
+    /// A client for the cluster: `kubeconfig` if given, else kube's inference.
+    pub async fn client(config: &KubeConfig) -> Result<Client, KubeError> {
+        let kube_config = match &config.kubeconfig {
+            Some(path) => {
+                let file = Kubeconfig::read_from(path)
+                    .map_err(|e| KubeError::Config(format!("reading {}: {e}", path.display())))?;
+                kube::Config::from_custom_kubeconfig(file, &KubeConfigOptions::default())
+                    .await
+                    .map_err(|e| KubeError::Config(format!("{}: {e}", path.display())))?
+            }
+            None => kube::Config::infer().await.map_err(|e| KubeError::Config(e.to_string()))?,
+        };
+        Client::try_from(kube_config).map_err(|e| KubeError::Config(e.to_string()))
+    }
+
+    /// Checks access, then starts watching the namespace (adopting what runs there).
+    pub async fn start(
+        client: Client,
+        settings: Settings,
+        store: Store,
+        bus: Arc<dyn Bus>,
+        shutdown: CancellationToken,
+    ) -> Result<Self, KubeError> {
+        access::check(&client, &settings.namespace).await?;
+        let namespace = settings.namespace.clone();
+        let ctx = Arc::new(Context {
+            jobs: Api::namespaced(client.clone(), &namespace),
+            pods: Api::namespaced(client.clone(), &namespace),
+            secrets: Api::namespaced(client, &namespace),
+            store: store.clone(),
+            bus,
+            settings,
+        });
+        tracing::info!(%namespace, "Kubernetes executor started");
+        let (commands, rx) = mpsc::unbounded_channel();
+        let supervisor = tokio::spawn(Supervisor::new(ctx, shutdown).run(rx));
+        Ok(Self { store, commands, supervisor: Arc::new(tokio::sync::Mutex::new(Some(supervisor))) })
+    }
+
+    /// Waits until the supervisor has stopped (after shutdown): lines read so far are stored.
+    pub async fn wait(&self) {
+        if let Some(supervisor) = self.supervisor.lock().await.take() {
+            let _ = supervisor.await;
+        }
+    }
+
+    fn send(&self, command: Command) -> Result<(), ExecutorError> {
+        self.commands.send(command).map_err(|_| ExecutorError::Kubernetes("the Kubernetes executor has stopped".into()))
+    }
+}
+
+#[async_trait]
+impl Executor for KubernetesExecutor {
+    async fn launch(&self, launch: Launch) -> Result<(), ExecutorError> {
+        let name = job_name(&launch.service.name, &launch.execution_id);
+        if !self.store.claim_for_job(&launch.execution_id, &name).await? {
+            return Ok(());
+        }
+        self.send(Command::Track(launch))
+    }
+
+    async fn cancel(&self, execution_id: &str) -> Result<(), ExecutorError> {
+        self.send(Command::Cancel(execution_id.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,611 @@
+//! The supervisor: one task that owns what the Kubernetes executor knows and drives every execution from
+//! what the cluster reports.
+//!
+//! Two watchers (`kube::runtime::watcher`, with its backoff) follow the Jobs and the pods labelled
+//! `app.kubernetes.io/managed-by=k8x` in the namespace. Each change is looked at ([`observe`]): an execution
+//! becomes running when a pod runs, records why it waits, and ends when its Job ends — after its log
+//! followers have stored the last lines. Commands (track a launched execution, cancel one) and the results of
+//! API calls made in the background arrive on channels. Everything here runs on this one task, so no state
+//! is shared and no lock is needed; slow work (API calls, log reading, finishing) runs on tasks of its own.
+//!
+//! After a restart the watchers' first listing shows every managed Job: executions that have not ended are
+//! adopted (status and log following resume where the store says); executions whose Job is missing are
+//! launched if they never were, or failed if their Job went while k8x was down.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::{
+    batch::v1::Job,
+    core::v1::{Pod, Secret},
+};
+use kube::{
+    api::DeleteParams,
+    runtime::{watcher, WatchStreamExt},
+    Api, ResourceExt,
+};
+use model::views::ExecutionStatus;
+use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use super::{
+    adopt::stored_launch,
+    follow::Follower,
+    launch,
+    objects::{label_value, objects, EXECUTION_LABEL, MANAGED_BY},
+    observe::{container_statuses, observe, Phase},
+    retry, Settings,
+};
+use crate::{
+    bus::Bus,
+    executor::{environment::job_name, Launch, Recorder},
+    store::{Ending, Store},
+};
+
+/// How long an ended execution waits for its log followers to store the last lines.
+const LOG_DRAIN: Duration = Duration::from_secs(60);
+/// The same, when k8x deleted the Job itself (its pods are being killed).
+const LOG_DRAIN_STOPPED: Duration = Duration::from_secs(10);
+/// How long an ended Job waits for its pods' final states to arrive (the pod watch may lag the Job watch)
+/// before the execution is ended with what is known.
+const POD_SETTLE: Duration = Duration::from_secs(10);
+
+/// What the executor asks of the supervisor.
+pub enum Command {
+    /// A claimed execution: create its objects and follow it.
+    Track(Launch),
+    /// Stop an execution (its cancel is recorded in the store).
+    Cancel(String),
+}
+
+/// Results of background work.
+enum Done {
+    /// Creating the objects of an execution failed for good.
+    LaunchFailed { id: String, why: String },
+    /// k8x deleted an execution's Job (or it was gone already).
+    Deleted { id: String },
+    /// Deleting an execution's Job failed for good.
+    DeleteFailed { id: String, why: String },
+}
+
+/// What the executor shares with its background tasks.
+pub struct Context {
+    pub jobs: Api<Job>,
+    pub pods: Api<Pod>,
+    pub secrets: Api<Secret>,
+    pub store: Store,
+    pub bus: Arc<dyn Bus>,
+    pub settings: Settings,
+}
+
+/// One execution being followed.
+struct Tracked {
+    job_name: String,
+    recorder: Recorder,
+    /// A follower per `pod/container` whose log is being read.
+    followers: HashMap<String, JoinHandle<()>>,
+    /// Ends the followers when the execution is given up or k8x stops.
+    stop: CancellationToken,
+    /// What the execution page says it waits on.
+    reason: Option<String>,
+    running: bool,
+    /// Pods seen, oldest first: the attempt number of a retried pod.
+    pods: Vec<String>,
+    /// Since when a pod waits on an image that cannot be pulled.
+    pull_failing_since: Option<Instant>,
+    /// k8x is deleting the Job (a cancel, an image that will not come): the ending once it is gone.
+    stopping: Option<Ending>,
+    /// When the Job was first seen ended while its pods were not yet seen ended.
+    ended_at: Option<Instant>,
+}
+
+/// The supervisor's state.
+pub struct Supervisor {
+    ctx: Arc<Context>,
+    tracked: HashMap<String, Tracked>,
+    /// Executions known to be ended (or not k8x's to follow): their Jobs are not looked at again.
+    settled: HashSet<String>,
+    jobs: HashMap<String, Job>,
+    pods: HashMap<String, Pod>,
+    /// Names listed since a watcher's (re)list began; what is missing from a finished relist is gone.
+    relisting_jobs: Option<HashSet<String>>,
+    relisting_pods: Option<HashSet<String>>,
+    /// The first listing of pods is in: an ended Job's pods are known, so its logs can be read.
+    pods_listed: bool,
+    /// Executions whose Jobs are missing were handled once, after the first listing of Jobs.
+    orphans_checked: bool,
+    done_tx: mpsc::UnboundedSender<Done>,
+    done_rx: mpsc::UnboundedReceiver<Done>,
+    /// Finishing executions (waiting for their last log lines), so that a stop can wait for them.
+    finishers: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+impl Supervisor {
+    pub fn new(ctx: Arc<Context>, shutdown: CancellationToken) -> Self {
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        Self {
+            ctx,
+            tracked: HashMap::new(),
+            settled: HashSet::new(),
+            jobs: HashMap::new(),
+            pods: HashMap::new(),
+            relisting_jobs: None,
+            relisting_pods: None,
+            pods_listed: false,
+            orphans_checked: false,
+            done_tx,
+            done_rx,
+            finishers: TaskTracker::new(),
+            shutdown,
+        }
+    }
+
+    /// Runs until shutdown; then stops following (the Jobs go on in the cluster and are adopted on the next
+    /// start) and lets executions that were ending store their last lines.
+    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let selector = format!("{}={}", MANAGED_BY.0, MANAGED_BY.1);
+        let config = watcher::Config::default().labels(&selector);
+        let mut jobs = Box::pin(watcher(self.ctx.jobs.clone(), config.clone()).default_backoff());
+        let mut pods = Box::pin(watcher(self.ctx.pods.clone(), config).default_backoff());
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => break,
+                Some(event) = next(&mut jobs) => self.on_job(event).await,
+                Some(event) = next(&mut pods) => self.on_pod(event).await,
+                Some(command) = commands.recv() => self.on_command(command).await,
+                Some(done) = self.done_rx.recv() => self.on_done(done).await,
+                _ = tick.tick() => self.on_tick().await,
+            }
+        }
+        for (_, tracked) in self.tracked.drain() {
+            tracked.stop.cancel();
+            for (_, follower) in tracked.followers {
+                let _ = follower.await;
+            }
+            tracked.recorder.close().await;
+        }
+        self.finishers.close();
+        self.finishers.wait().await;
+    }
+
+    async fn on_job(&mut self, event: Result<watcher::Event<Job>, watcher::Error>) {
+        let event = match event {
+            Ok(event) => event,
+            Err(err) => {
+                tracing::warn!(%err, "watching Jobs failed; the watcher retries");
+                return;
+            }
+        };
+        match event {
+            watcher::Event::Init => self.relisting_jobs = Some(HashSet::new()),
+            watcher::Event::InitApply(job) | watcher::Event::Apply(job) => {
+                let name = job.name_any();
+                if let Some(listed) = self.relisting_jobs.as_mut() {
+                    listed.insert(name.clone());
+                }
+                let id = execution_of(&job);
+                self.jobs.insert(name, job);
+                if let Some(id) = id {
+                    self.refresh(&id).await;
+                }
+            }
+            watcher::Event::Delete(job) => {
+                self.jobs.remove(&job.name_any());
+                if let Some(id) = execution_of(&job) {
+                    self.job_gone(&id).await;
+                }
+            }
+            watcher::Event::InitDone => {
+                let listed = self.relisting_jobs.take().unwrap_or_default();
+                let gone: Vec<Job> = self.jobs.values().filter(|j| !listed.contains(&j.name_any())).cloned().collect();
+                for job in gone {
+                    self.jobs.remove(&job.name_any());
+                    if let Some(id) = execution_of(&job) {
+                        self.job_gone(&id).await;
+                    }
+                }
+                if !self.orphans_checked {
+                    self.orphans_checked = true;
+                    self.check_orphans().await;
+                }
+            }
+        }
+    }
+
+    async fn on_pod(&mut self, event: Result<watcher::Event<Pod>, watcher::Error>) {
+        let event = match event {
+            Ok(event) => event,
+            Err(err) => {
+                tracing::warn!(%err, "watching pods failed; the watcher retries");
+                return;
+            }
+        };
+        let touched = match event {
+            watcher::Event::Init => {
+                self.relisting_pods = Some(HashSet::new());
+                None
+            }
+            watcher::Event::InitApply(pod) | watcher::Event::Apply(pod) => {
+                let name = pod.name_any();
+                if let Some(listed) = self.relisting_pods.as_mut() {
+                    listed.insert(name.clone());
+                }
+                let id = execution_of(&pod);
+                self.pods.insert(name, pod);
+                id
+            }
+            watcher::Event::Delete(pod) => {
+                self.pods.remove(&pod.name_any());
+                execution_of(&pod)
+            }
+            watcher::Event::InitDone => {
+                let listed = self.relisting_pods.take().unwrap_or_default();
+                self.pods.retain(|name, _| listed.contains(name));
+                self.pods_listed = true;
+                let ids: Vec<String> = self.tracked.keys().cloned().collect();
+                for id in ids {
+                    self.refresh(&id).await;
+                }
+                None
+            }
+        };
+        if let Some(id) = touched {
+            self.refresh(&id).await;
+        }
+    }
+
+    async fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Track(launch) => {
+                let id = launch.execution_id.clone();
+                if self.tracked.contains_key(&id) {
+                    return;
+                }
+                let tracked = self.track(launch.clone());
+                for note in crate::executor::environment::Payload::of(&launch).notes() {
+                    tracked.recorder.sink().line("k8x", note).await;
+                }
+                self.tracked.insert(id.clone(), tracked);
+                self.create(launch);
+                self.refresh(&id).await;
+            }
+            Command::Cancel(id) => self.cancel(&id).await,
+        }
+    }
+
+    async fn on_done(&mut self, done: Done) {
+        match done {
+            Done::LaunchFailed { id, why } => {
+                if let Some(tracked) = self.tracked.get(&id) {
+                    tracked.recorder.sink().line("k8x", format!("could not launch: {why}")).await;
+                    self.finish(&id, Ending::failed(None, why));
+                }
+            }
+            Done::Deleted { id } => {
+                let stopping = self.tracked.get(&id).and_then(|t| t.stopping.clone());
+                if let Some(ending) = stopping {
+                    self.finish(&id, ending);
+                }
+            }
+            Done::DeleteFailed { id, why } => {
+                if let Some(tracked) = self.tracked.get_mut(&id) {
+                    tracked.stopping = None;
+                    tracked.recorder.sink().line("k8x", format!("could not stop the Job: {why}")).await;
+                }
+            }
+        }
+    }
+
+    /// Starts following an execution.
+    fn track(&self, launch: Launch) -> Tracked {
+        let job_name = job_name(&launch.service.name, &launch.execution_id);
+        let recorder = Recorder::start(self.ctx.store.clone(), self.ctx.bus.clone(), launch);
+        Tracked {
+            job_name,
+            recorder,
+            followers: HashMap::new(),
+            stop: self.shutdown.child_token(),
+            reason: None,
+            running: false,
+            pods: Vec::new(),
+            pull_failing_since: None,
+            stopping: None,
+            ended_at: None,
+        }
+    }
+
+    /// Creates the execution's Secrets and Job in the background.
+    fn create(&self, launch: Launch) {
+        let ctx = self.ctx.clone();
+        let done = self.done_tx.clone();
+        tokio::spawn(async move {
+            let objects = objects(&launch, &ctx.settings);
+            if let Err(why) = launch::ensure(&ctx.jobs, &ctx.secrets, &objects).await {
+                let _ = done.send(Done::LaunchFailed { id: launch.execution_id, why });
+            }
+        });
+    }
+
+    /// Deletes an execution's Job (and with it its pods and Secrets) in the background.
+    fn delete(&self, id: &str, job_name: &str) {
+        let ctx = self.ctx.clone();
+        let done = self.done_tx.clone();
+        let (id, job_name) = (id.to_owned(), job_name.to_owned());
+        tokio::spawn(async move {
+            let params = DeleteParams::background();
+            let deleted = retry::call("delete a Job", || ctx.jobs.delete(&job_name, &params)).await;
+            let _ = match deleted {
+                Ok(_) => done.send(Done::Deleted { id }),
+                Err(kube::Error::Api(status)) if status.is_not_found() => done.send(Done::Deleted { id }),
+                Err(err) => done.send(Done::DeleteFailed { id, why: retry::explain("delete the Job", &err) }),
+            };
+        });
+    }
+
+    async fn cancel(&mut self, id: &str) {
+        if let Some(tracked) = self.tracked.get_mut(id) {
+            if tracked.stopping.is_none() {
+                tracked.stopping = Some(Ending::cancelled());
+                let job_name = tracked.job_name.clone();
+                tracked.recorder.sink().line("k8x", format!("cancelled: deleting Job `{job_name}`")).await;
+                self.delete(id, &job_name);
+            }
+            return;
+        }
+        // Not followed here: delete its Job if it has one (whoever follows it sees the cancel recorded),
+        // else it has not been launched and simply ends.
+        match self.ctx.store.execution(id).await {
+            Ok(Some(row)) if !ExecutionStatus::parse(&row.status).is_finished() => match row.job_name {
+                Some(job_name) => self.delete(id, &job_name),
+                None => {
+                    if let Err(err) = self.ctx.store.finish_execution(id, &Ending::cancelled()).await {
+                        tracing::error!(%err, execution = %id, "could not record a cancel");
+                    }
+                }
+            },
+            Ok(_) => {}
+            Err(err) => tracing::error!(%err, execution = %id, "could not read an execution to cancel"),
+        }
+    }
+
+    /// Looks at an execution's Job and pods again and records what changed.
+    async fn refresh(&mut self, id: &str) {
+        if !self.tracked.contains_key(id) && !self.adopt(id).await {
+            return;
+        }
+        let Some(tracked) = self.tracked.get_mut(id) else { return };
+        let Some(job) = self.jobs.get(&tracked.job_name) else { return };
+        let pods = pods_of(&self.pods, id);
+        for pod in &pods {
+            let name = pod.name_any();
+            if !tracked.pods.contains(&name) {
+                tracked.pods.push(name.clone());
+                if tracked.pods.len() > 1 {
+                    let attempt = tracked.pods.len();
+                    tracked.recorder.sink().line("k8x", format!("attempt {attempt}: pod `{name}`")).await;
+                }
+            }
+            follow_started_containers(&self.ctx, id, tracked, pod);
+        }
+        if tracked.stopping.is_some() {
+            return;
+        }
+        let seen = observe(job, &pods);
+        if seen.phase == Phase::Running || matches!(seen.phase, Phase::Ended(_)) {
+            if !tracked.running {
+                tracked.running = true;
+                if let Err(err) = self.ctx.store.mark_running(id).await {
+                    tracing::error!(%err, execution = %id, "could not record that an execution runs");
+                }
+            }
+        }
+        if seen.reason != tracked.reason {
+            tracked.reason = seen.reason.clone();
+            if let Some(reason) = &seen.reason {
+                tracked.recorder.sink().line("k8x", reason.clone()).await;
+            }
+            if let Err(err) = self.ctx.store.set_reason(id, seen.reason.as_deref()).await {
+                tracing::error!(%err, execution = %id, "could not record why an execution waits");
+            }
+        }
+        tracked.pull_failing_since = match (seen.image_pull_failing, tracked.pull_failing_since) {
+            (true, None) => Some(Instant::now()),
+            (true, since) => since,
+            (false, _) => None,
+        };
+        if let Phase::Ended(ending) = seen.phase {
+            // The pods of an ended Job must be known, and seen ended, before their logs are read to the end:
+            // the pod watch may lag behind the Job watch.
+            let ended_at = *tracked.ended_at.get_or_insert_with(Instant::now);
+            let phases: Vec<&str> = pods_of(&self.pods, id)
+                .iter()
+                .map(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending"))
+                .collect();
+            let settled = phases.iter().all(|p| matches!(*p, "Succeeded" | "Failed"))
+                && (ending.status != ExecutionStatus::Succeeded || phases.contains(&"Succeeded"));
+            if self.pods_listed && (settled || ended_at.elapsed() >= POD_SETTLE) {
+                self.finish(id, ending);
+            }
+        } else {
+            self.check_pull_timeouts();
+        }
+    }
+
+    /// Once a second: executions whose Job ended but whose pods had not, and image pull timeouts.
+    async fn on_tick(&mut self) {
+        let waiting: Vec<String> =
+            self.tracked.iter().filter(|(_, t)| t.ended_at.is_some()).map(|(id, _)| id.clone()).collect();
+        for id in waiting {
+            self.refresh(&id).await;
+        }
+        self.check_pull_timeouts();
+    }
+
+    /// Gives up executions whose image could not be pulled for longer than allowed.
+    fn check_pull_timeouts(&mut self) {
+        let limit = self.ctx.settings.image_pull_timeout;
+        let expired: Vec<(String, String, String)> = self
+            .tracked
+            .iter()
+            .filter(|(_, t)| t.stopping.is_none() && t.pull_failing_since.is_some_and(|since| since.elapsed() >= limit))
+            .map(|(id, t)| (id.clone(), t.job_name.clone(), t.reason.clone().unwrap_or_default()))
+            .collect();
+        for (id, job_name, reason) in expired {
+            let why = format!("{reason} (gave up after {} s)", limit.as_secs());
+            if let Some(tracked) = self.tracked.get_mut(&id) {
+                tracked.stopping = Some(Ending::failed(None, why).with_reason("ImagePullBackOff"));
+            }
+            self.delete(&id, &job_name);
+        }
+    }
+
+    /// An execution's Job is gone: deleted by k8x (cancel), by somebody else, or while k8x was down.
+    async fn job_gone(&mut self, id: &str) {
+        let Some(tracked) = self.tracked.get(id) else { return };
+        let ending = match &tracked.stopping {
+            Some(ending) => ending.clone(),
+            None => match self.ctx.store.execution(id).await {
+                Ok(Some(row)) if row.cancel_requested => Ending::cancelled(),
+                _ => Ending::failed(None, format!("the Job `{}` was deleted before it ended", tracked.job_name))
+                    .with_reason("JobDeleted"),
+            },
+        };
+        self.finish(id, ending);
+    }
+
+    /// Follows an execution this k8x did not launch: found in the store, not ended, run by Kubernetes.
+    async fn adopt(&mut self, id: &str) -> bool {
+        if self.settled.contains(id) {
+            return false;
+        }
+        let row = match self.ctx.store.execution(id).await {
+            Ok(Some(row)) => row,
+            Ok(None) => {
+                self.settled.insert(id.to_owned());
+                return false;
+            }
+            Err(err) => {
+                tracing::error!(%err, execution = %id, "could not read an execution to adopt");
+                return false;
+            }
+        };
+        if ExecutionStatus::parse(&row.status).is_finished() || row.executor != "kubernetes" || row.job_name.is_none() {
+            self.settled.insert(id.to_owned());
+            return false;
+        }
+        match stored_launch(&self.ctx.store, &row).await {
+            Ok(launch) => {
+                tracing::info!(execution = %id, job = ?row.job_name, "adopting a running execution");
+                let mut tracked = self.track(launch);
+                tracked.running = ExecutionStatus::parse(&row.status) == ExecutionStatus::Running;
+                tracked.reason = row.reason.clone();
+                self.tracked.insert(id.to_owned(), tracked);
+                true
+            }
+            Err(why) => {
+                tracing::error!(execution = %id, %why, "cannot adopt an execution");
+                let ending =
+                    Ending::failed(None, format!("k8x restarted and could not take the execution over: {why}"));
+                if let Err(err) = self.ctx.store.finish_execution(id, &ending).await {
+                    tracing::error!(%err, execution = %id, "could not record an ending");
+                }
+                self.settled.insert(id.to_owned());
+                false
+            }
+        }
+    }
+
+    /// After the first listing of Jobs: executions claimed for a Job that is not there. One that never ran
+    /// (k8x stopped between claiming it and creating the Job) is launched now; one that ran lost its Job
+    /// while k8x was down.
+    async fn check_orphans(&mut self) {
+        let rows = match self.ctx.store.unfinished_jobs().await {
+            Ok(rows) => rows,
+            Err(err) => {
+                tracing::error!(%err, "could not list the executions to adopt");
+                return;
+            }
+        };
+        for row in rows {
+            let Some(job_name) = row.job_name.clone() else { continue };
+            if self.jobs.contains_key(&job_name) || !self.adopt(&row.id).await {
+                continue;
+            }
+            if ExecutionStatus::parse(&row.status) == ExecutionStatus::Queued {
+                tracing::info!(execution = %row.id, job = %job_name, "launching an execution a stop interrupted");
+                let launch = self.tracked[&row.id].recorder.launch().clone();
+                self.create(launch);
+            } else {
+                self.job_gone(&row.id).await;
+            }
+        }
+    }
+
+    /// Ends an execution once its followers have stored the last lines.
+    fn finish(&mut self, id: &str, ending: Ending) {
+        let Some(tracked) = self.tracked.remove(id) else { return };
+        self.settled.insert(id.to_owned());
+        let drain = if tracked.stopping.is_some() { LOG_DRAIN_STOPPED } else { LOG_DRAIN };
+        let id = id.to_owned();
+        self.finishers.spawn(async move {
+            let followers: Vec<JoinHandle<()>> = tracked.followers.into_values().collect();
+            let mut all = futures::future::join_all(followers);
+            if tokio::time::timeout(drain, &mut all).await.is_err() {
+                tracing::warn!(execution = %id, "log streams did not end in time; stopping them");
+                tracked.stop.cancel();
+                all.await;
+            }
+            if let Err(err) = tracked.recorder.finish(ending).await {
+                tracing::error!(%err, execution = %id, "could not record the end of an execution");
+            }
+        });
+    }
+}
+
+/// Starts a follower for every container of `pod` that has started and is not followed yet.
+fn follow_started_containers(ctx: &Arc<Context>, id: &str, tracked: &mut Tracked, pod: &Pod) {
+    let statuses: Vec<_> = container_statuses(pod).collect();
+    let several = statuses.len() > 1;
+    for status in statuses {
+        let started = status.state.as_ref().is_some_and(|s| s.running.is_some() || s.terminated.is_some());
+        let key = format!("{}/{}", pod.name_any(), status.name);
+        if !started || tracked.followers.contains_key(&key) {
+            continue;
+        }
+        let follower = Follower {
+            pods: ctx.pods.clone(),
+            store: ctx.store.clone(),
+            execution_id: id.to_owned(),
+            pod: pod.name_any(),
+            container: status.name.clone(),
+            prefix: if several { format!("[{}] ", status.name) } else { String::new() },
+            sink: tracked.recorder.sink(),
+            stop: tracked.stop.clone(),
+        };
+        tracked.followers.insert(key, tokio::spawn(follower.run()));
+    }
+}
+
+/// The pods of an execution, oldest first.
+fn pods_of<'a>(pods: &'a HashMap<String, Pod>, id: &str) -> Vec<&'a Pod> {
+    let label = label_value(id);
+    let mut pods: Vec<&Pod> = pods.values().filter(|p| p.labels().get(EXECUTION_LABEL) == Some(&label)).collect();
+    pods.sort_by_key(|p| p.metadata.creation_timestamp.as_ref().map(|t| t.0));
+    pods
+}
+
+/// The execution a managed object belongs to.
+fn execution_of(object: &impl ResourceExt) -> Option<String> {
+    object.labels().get(EXECUTION_LABEL).cloned()
+}
+
+/// The next item of a watcher stream (never-ending in practice).
+async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+    stream.next().await
+}

@@ -1,0 +1,257 @@
+//! The Kubernetes executor end to end over real HTTP: k8x against the project's Kubernetes API emulator
+//! (`kube-emulator`: Jobs, pods, Secrets, list + watch, pod logs, a Job controller and a kubelet that runs
+//! each container's command as a host process). Every test has its own emulator and its own k8x.
+
+use std::{path::PathBuf, time::Duration};
+
+use backend::config::KubeConfig;
+use kube_emulator::{Emulator, Fault, Options};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+use crate::helpers::{config, spawn, wait_until, Setup, TestApp};
+
+/// An emulated cluster and the settings that point k8x at it.
+struct Cluster {
+    emulator: Emulator,
+    kube: KubeConfig,
+    _dir: TempDir,
+}
+
+async fn cluster_with(options: impl FnOnce(&mut Options)) -> Cluster {
+    let dir = TempDir::new().unwrap();
+    let mut opts = Options { work_dir: dir.path().join("pods"), ..Options::default() };
+    options(&mut opts);
+    let emulator = Emulator::start(opts).await.expect("the emulator starts");
+    let kubeconfig = dir.path().join("kubeconfig");
+    emulator.write_kubeconfig(&kubeconfig, "k8x-jobs").unwrap();
+    let kube = KubeConfig {
+        namespace: "k8x-jobs".into(),
+        kubeconfig: Some(kubeconfig),
+        image_pull_timeout_seconds: 1,
+        ..KubeConfig::default()
+    };
+    Cluster { emulator, kube, _dir: dir }
+}
+
+async fn cluster() -> Cluster {
+    cluster_with(|_| {}).await
+}
+
+async fn k8x(cluster: &Cluster) -> TestApp {
+    k8x_in(cluster, TempDir::new().unwrap()).await
+}
+
+async fn k8x_in(cluster: &Cluster, dir: TempDir) -> TestApp {
+    spawn(Setup { kube: Some(cluster.kube.clone()), max_event_bytes: 1024 * 1024, ..Setup::default() }, dir).await
+}
+
+/// The JSON bodies of the Job creations k8x sent.
+fn job_creations(cluster: &Cluster) -> Vec<Value> {
+    cluster
+        .emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/jobs"))
+        .filter_map(|r| r.body)
+        .collect()
+}
+
+/// Waits until the event `id` (from `/tests`) has made an execution that is running.
+async fn running(app: &TestApp, event_id: &str) -> String {
+    let key = backend::ids::event_key("/tests", event_id);
+    wait_until(|| async {
+        let rows = app.state.store.executions_of_event(&key).await.unwrap();
+        rows.into_iter().find(|r| r.status == "running").map(|r| r.id)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_event_runs_as_a_job_with_its_environment_secrets_and_log() {
+    let cluster = cluster().await;
+    let app = k8x(&cluster).await;
+    assert_eq!(app.post_event("k-1", "t.quick", json!({"who": "kube"})).await.status(), 202);
+    let run = &app.executions_of("k-1", 1).await[0];
+    let log = app.log(&run.id).await;
+    assert_eq!(run.status, "succeeded", "{log:?} {:?}", run.error);
+    assert_eq!(run.exit_code, Some(0));
+    assert_eq!(run.executor, "kubernetes");
+    let job_name = run.job_name.clone().unwrap();
+    assert!(job_name.starts_with("k8x-quick-"), "{job_name}");
+    assert!(log.contains(&r#"params={"who":"kube"}"#.to_owned()), "{log:?}");
+    assert!(log.contains(&"token=***".to_owned()), "the secret reaches the container, masked in the log: {log:?}");
+    assert!(log.contains(&"region=eu-1".to_owned()) && log.contains(&"DONE!".to_owned()), "{log:?}");
+    let jobs = job_creations(&cluster);
+    assert_eq!(jobs.len(), 1, "one Job per execution");
+    assert!(!jobs[0].to_string().contains("sup3r-s3cret"), "a secret value is in the Job spec");
+    assert_eq!(jobs[0]["metadata"]["labels"]["k8x.io/execution-id"], run.id.as_str());
+    // The API shows the execution with its Job.
+    let shown: Value =
+        app.client.get(app.url(&format!("/api/v1/executions/{}", run.id))).send().await.unwrap().json().await.unwrap();
+    assert_eq!((shown["status"].as_str(), shown["job_name"].as_str()), (Some("succeeded"), Some(job_name.as_str())));
+    assert!(!shown.to_string().contains("sup3r-s3cret"));
+}
+
+#[tokio::test]
+async fn a_300_kb_event_reaches_the_service_as_a_file() {
+    let cluster = cluster().await;
+    let app = k8x(&cluster).await;
+    let blob = "x".repeat(300 * 1024);
+    assert_eq!(app.post_event("big", "t.payload", json!({ "blob": blob })).await.status(), 202);
+    let run = &app.executions_of("big", 1).await[0];
+    let log = app.log(&run.id).await;
+    assert_eq!(run.status, "succeeded", "{log:?} {:?}", run.error);
+    assert!(log.contains(&"params_env=".to_owned()), "too large for the environment, so left out: {log:?}");
+    assert!(log.contains(&format!("params_size={}", 300 * 1024 + 11)), "{log:?}");
+    assert!(log.iter().any(|l| l.starts_with("K8X_PARAMS is 307211 bytes")), "the log says why: {log:?}");
+}
+
+#[tokio::test]
+async fn a_failing_container_fails_the_execution_with_its_exit_code_and_chains() {
+    let cluster = cluster().await;
+    let app = k8x(&cluster).await;
+    app.post_event("k-fail", "t.fail", json!({})).await;
+    let run = &app.executions_of("k-fail", 1).await[0];
+    assert_eq!(run.status, "failed");
+    assert_eq!(run.exit_code, Some(4));
+    assert!(run.error.as_deref().unwrap().contains("container `main` exited with 4"), "{:?}", run.error);
+    assert_eq!(run.reason.as_deref(), Some("BackoffLimitExceeded"));
+    // The completion event runs the service subscribed to failures.
+    let chained = wait_until(|| async {
+        let rows = app.state.store.executions(Some("on_failure"), 1).await.unwrap();
+        rows.into_iter().find(|r| r.status == "succeeded")
+    })
+    .await;
+    assert!(app.log(&chained.id).await.iter().any(|l| l.contains(&run.id)));
+}
+
+#[tokio::test]
+async fn an_image_that_cannot_be_pulled_fails_the_execution_naming_the_image() {
+    let cluster = cluster_with(|o| o.unpullable_images.push("bash".into())).await;
+    let app = k8x(&cluster).await;
+    app.post_event("k-pull", "t.quick", json!({})).await;
+    let run = &app.executions_of("k-pull", 1).await[0];
+    assert_eq!(run.status, "failed");
+    assert_eq!(run.reason.as_deref(), Some("ImagePullBackOff"));
+    let error = run.error.clone().unwrap();
+    assert!(error.contains("image `bash`") && error.contains("cannot be pulled"), "{error}");
+}
+
+#[tokio::test]
+async fn cancel_deletes_the_job_and_the_execution_ends_cancelled() {
+    let cluster = cluster().await;
+    let app = k8x(&cluster).await;
+    app.post_event("k-long", "t.long", json!({})).await;
+    let id = running(&app, "k-long").await;
+    wait_until(|| async { app.log(&id).await.contains(&"started".to_owned()).then_some(()) }).await;
+    let cancel = app.client.post(app.url(&format!("/api/v1/executions/{id}/cancel"))).send().await.unwrap();
+    assert_eq!(cancel.status(), 202);
+    let row = app.finished(&id).await;
+    assert_eq!(row.status, "cancelled");
+    let job_name = row.job_name.unwrap();
+    let gone = cluster
+        .emulator
+        .requests()
+        .into_iter()
+        .any(|r| r.method == "DELETE" && r.path.ends_with(&format!("/jobs/{job_name}")));
+    assert!(gone, "the Job was deleted");
+    let again = app.client.post(app.url(&format!("/api/v1/executions/{id}/cancel"))).send().await.unwrap();
+    assert_eq!(again.status(), 409, "an ended execution cannot be cancelled");
+}
+
+#[tokio::test]
+async fn a_restart_mid_run_adopts_the_job_and_launches_nothing_again() {
+    let cluster = cluster().await;
+    let app = k8x(&cluster).await;
+    app.post_event("k-drip", "t.drip", json!({})).await;
+    let id = running(&app, "k-drip").await;
+    wait_until(|| async { app.log(&id).await.contains(&"line-5".to_owned()).then_some(()) }).await;
+    let dir = app.stop().await;
+    let app = k8x_in(&cluster, dir).await;
+    let row = app.finished(&id).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let expected: Vec<String> = (1..=40).map(|i| format!("line-{i}")).collect();
+    assert_eq!(app.log(&id).await, expected, "every line once, across the restart");
+    assert_eq!(job_creations(&cluster).len(), 1, "the Job was adopted, not created again");
+}
+
+#[tokio::test]
+async fn broken_watches_and_log_streams_lose_and_repeat_nothing() {
+    let cluster = cluster().await;
+    let app = k8x(&cluster).await;
+    app.post_event("k-break", "t.drip", json!({})).await;
+    let id = running(&app, "k-break").await;
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cluster.emulator.break_watches();
+        cluster.emulator.break_log_streams();
+    }
+    let row = app.finished(&id).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let expected: Vec<String> = (1..=40).map(|i| format!("line-{i}")).collect();
+    assert_eq!(app.log(&id).await, expected);
+}
+
+#[tokio::test]
+async fn api_errors_are_retried_and_the_run_still_happens() {
+    let cluster = cluster().await;
+    let app = k8x(&cluster).await;
+    cluster.emulator.inject_fault(Fault {
+        method: "POST".into(),
+        path_contains: "/jobs".into(),
+        status: 500,
+        times: 2,
+    });
+    cluster.emulator.inject_fault(Fault {
+        method: "POST".into(),
+        path_contains: "/secrets".into(),
+        status: 429,
+        times: 2,
+    });
+    app.post_event("k-retry", "t.quick", json!({})).await;
+    let run = &app.executions_of("k-retry", 1).await[0];
+    assert_eq!(run.status, "succeeded", "{:?}", run.error);
+    assert_eq!(job_creations(&cluster).len(), 3, "two refused, the third created");
+}
+
+#[tokio::test]
+async fn a_missing_permission_stops_k8x_at_start_and_names_it() {
+    let cluster = cluster_with(|o| o.denied.push(("get".into(), "pods/log".into()))).await;
+    let dir = TempDir::new().unwrap();
+    let config = config(Setup { kube: Some(cluster.kube.clone()), ..Setup::default() }, dir.path());
+    let err = server::Application::build(config, tokio_util::sync::CancellationToken::new()).await.err().unwrap();
+    let message = format!("{err:#}");
+    assert!(message.contains("missing: get pods/log"), "{message}");
+}
+
+#[tokio::test]
+async fn the_demo_project_runs_on_kubernetes() {
+    let cluster = cluster().await;
+    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../demo");
+    let setup = Setup { kube: Some(cluster.kube.clone()), project_dir: Some(demo), ..Setup::default() };
+    let app = spawn(setup, TempDir::new().unwrap()).await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/events"))
+        .header("ce-specversion", "1.0")
+        .header("ce-id", "demo-1")
+        .header("ce-source", "/tests")
+        .header("ce-type", "ferris.apps.minio.file_uploaded")
+        .header("content-type", "application/json")
+        .body(r#"{"bucket": "uploads"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let key = backend::ids::event_key("/tests", "demo-1");
+    let run = wait_until(|| async {
+        let rows = app.state.store.executions_of_event(&key).await.unwrap();
+        rows.into_iter().find(|r| matches!(r.status.as_str(), "succeeded" | "failed"))
+    })
+    .await;
+    let log = app.log(&run.id).await;
+    assert_eq!(run.status, "succeeded", "{log:?}");
+    assert_eq!(log.first().map(String::as_str), Some("BEGIN"));
+    assert!(log.contains(&"DONE!".to_owned()) && log.iter().any(|l| l == "K8X_SERVICE=k8s_test_job"), "{log:?}");
+}
