@@ -15,15 +15,18 @@
 //! - [`bus`]: the [`bus::Bus`] trait, the embedded bus on the database, the Kafka bus.
 //! - [`dispatcher`]: matches events to services, creates executions idempotently, launches, commits; also
 //!   turns manual runs into events.
-//! - [`executor`]: what a container sees ([`executor::environment`]), the local executor, the recorder.
+//! - [`executor`]: what a container sees ([`executor::environment`]), the local and Kubernetes executors, the
+//!   recorder.
 //! - [`catalog`]: service directories read, checked and stored.
 //! - [`store`]: sea-orm entities and queries.
 //! - [`views`]: store rows as the UI's view types.
-//! - [`web`]: the non-UI HTTP routes (health, run form, log stream) and the API error type.
+//! - [`web`]: the non-UI HTTP routes (health, run form, executions, log stream).
+//! - [`api_error`]: the one error type of the HTTP API, shared by ingest and web.
 //! - [`ids`]: derived ids that make creation idempotent.
 //! - [`chain`]: how deep a chain of completion events may go.
 //! - [`state`]: what handlers share.
 
+pub mod api_error;
 pub mod bus;
 pub mod catalog;
 pub mod chain;

@@ -12,8 +12,8 @@ use super::{
 };
 use crate::store::entities::service;
 
-/// A runnable service.
-#[derive(Clone, Debug)]
+/// A runnable service. Its `Debug` output names the secrets but never shows their values.
+#[derive(Clone)]
 pub struct ServiceSpec {
     pub name: String,
     pub project: String,
@@ -26,6 +26,22 @@ pub struct ServiceSpec {
     pub configs: Map<String, Value>,
     /// Secret values by key. Never logged, never shown, never written into a Job spec.
     pub secrets: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for ServiceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceSpec")
+            .field("name", &self.name)
+            .field("project", &self.project)
+            .field("active", &self.active)
+            .field("allow_manual_triggering", &self.allow_manual_triggering)
+            .field("trigger_events", &self.trigger_events)
+            .field("job", &self.job)
+            .field("parameters", &self.parameters)
+            .field("configs", &self.configs)
+            .field("secrets", &self.secrets.keys().map(|k| (k, "***")).collect::<std::collections::BTreeMap<_, _>>())
+            .finish()
+    }
 }
 
 impl ServiceSpec {

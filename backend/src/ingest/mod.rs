@@ -2,6 +2,8 @@
 //!
 //! An event is checked before anything is published, and the answer is 202 only once the bus has stored it.
 //! A malformed event gets a 400 naming the problem; in a batch, one bad event refuses the whole batch.
+//! The size limit holds for the body and for each event as structured JSON (a binary-mode body plus its
+//! attributes): that is the size a service receives as `K8X_EVENT_FILE`, and what fits a Kubernetes Secret.
 
 mod decode;
 
@@ -17,7 +19,7 @@ use serde_json::{json, Value};
 
 pub use decode::{decode, DecodeError};
 
-use crate::{state::AppState, web::ApiError};
+use crate::{api_error::ApiError, state::AppState};
 
 /// The ingest routes.
 pub fn router(max_event_bytes: usize) -> Router<AppState> {
@@ -30,6 +32,16 @@ async fn ingest(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let events = decode(&headers, body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let limit = state.config.max_event_bytes;
+    for event in &events {
+        let size = serde_json::to_vec(event).map(|json| json.len()).unwrap_or(usize::MAX);
+        if size > limit {
+            return Err(ApiError::TooLarge(format!(
+                "event `{}` is {size} bytes as structured JSON; at most {limit} are accepted",
+                event.id()
+            )));
+        }
+    }
     let mut ids = Vec::with_capacity(events.len());
     for event in &events {
         state.bus.publish(event).await.map_err(|err| {

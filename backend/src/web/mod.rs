@@ -2,7 +2,6 @@
 //! the log stream and download.
 //! Each file owns its routes; [`router`] merges them with ingest's.
 
-mod error;
 mod executions;
 mod health;
 mod logs;
@@ -10,7 +9,7 @@ mod runs;
 
 use axum::Router;
 
-pub use error::ApiError;
+pub use crate::api_error::ApiError;
 
 use crate::state::AppState;
 

@@ -1,5 +1,6 @@
-//! Volumes without a container runtime. `secret` and `configMap` volumes are written out as files into a
-//! per-pod directory and `emptyDir` becomes an empty one; other volume types are ignored.
+//! Volumes without a container runtime. `secret` and `configMap` volumes, and `projected` volumes of
+//! Secrets and ConfigMaps, are written out as files into a per-pod directory and `emptyDir` becomes an empty
+//! one; other volume types are ignored.
 //!
 //! A host process cannot have anything mounted at `mountPath`, so the emulator rewrites instead: for each
 //! `volumeMount` of a container, every occurrence of its `mountPath` in the container's env values,
@@ -67,6 +68,23 @@ pub fn materialise(store: &Store, namespace: &str, spec: &PodSpec, root: &Path) 
                 Some(data) => write_items(&dir, data, cm.items.as_ref()).map_err(io)?,
                 None if cm.optional == Some(true) => std::fs::create_dir_all(&dir).map_err(io)?,
                 None => return Err(missing(ConfigError::ConfigMapNotFound(cm.name.clone()))),
+            }
+        } else if let Some(projected) = &volume.projected {
+            std::fs::create_dir_all(&dir).map_err(io)?;
+            for source in projected.sources.iter().flatten() {
+                if let Some(secret) = &source.secret {
+                    match entries(store, Kind::Secret, namespace, &secret.name) {
+                        Some(data) => write_items(&dir, data, secret.items.as_ref()).map_err(io)?,
+                        None if secret.optional == Some(true) => {}
+                        None => return Err(missing(ConfigError::SecretNotFound(secret.name.clone()))),
+                    }
+                } else if let Some(cm) = &source.config_map {
+                    match entries(store, Kind::ConfigMap, namespace, &cm.name) {
+                        Some(data) => write_items(&dir, data, cm.items.as_ref()).map_err(io)?,
+                        None if cm.optional == Some(true) => {}
+                        None => return Err(missing(ConfigError::ConfigMapNotFound(cm.name.clone()))),
+                    }
+                }
             }
         } else if volume.empty_dir.is_some() {
             std::fs::create_dir_all(&dir).map_err(io)?;

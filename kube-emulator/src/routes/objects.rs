@@ -65,11 +65,25 @@ impl Target {
     }
 }
 
+/// The body as JSON: `null` when empty, else it must be a JSON object.
 fn json_body(body: &Bytes) -> Result<Value> {
     if body.is_empty() {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("error decoding request body: {e}")))
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("error decoding request body: {e}")))?;
+    match value.is_object() {
+        true => Ok(value),
+        false => Err(ApiError::BadRequest("the request body must be a JSON object".into())),
+    }
+}
+
+/// A body that must be present (patches).
+fn required_body(body: &Bytes) -> Result<Value> {
+    match json_body(body)? {
+        Value::Null => Err(ApiError::BadRequest("the request body is empty".into())),
+        value => Ok(value),
+    }
 }
 
 async fn get_collection(
@@ -192,7 +206,7 @@ async fn patch_item(
     let t = target(&params)?;
     let kind_of_patch = patch_type(&headers)?;
     // Apply bodies are YAML; kube-rs (like kubectl) sends JSON, which is YAML too. Only JSON is accepted here.
-    let body = json_body(&body)?;
+    let body = required_body(&body)?;
     if matches!(kind_of_patch, PatchType::Apply) && shared.store.get(t.kind, t.ns(), &t.name).is_none() {
         // Server-side apply of a missing object creates it.
         let mut obj = body;
@@ -309,7 +323,7 @@ async fn patch_status(
 ) -> Result<Json<Value>> {
     let t = status_target(&params)?;
     patch_type(&headers)?;
-    let body = json_body(&body)?;
+    let body = required_body(&body)?;
     let updated = shared.store.update(t.kind, t.ns(), &t.name, |current| {
         check_version(t.kind, current, &body)?;
         if let Some(status) = body.get("status") {

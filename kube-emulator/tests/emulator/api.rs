@@ -80,3 +80,38 @@ async fn the_written_kubeconfig_reaches_the_emulator() {
     let recorded = env.emulator.requests();
     assert_eq!(recorded.last().unwrap().path, "/api/v1/namespaces/elsewhere/pods");
 }
+
+#[tokio::test]
+async fn patch_generate_name_and_paging() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{Patch, PatchParams};
+
+    let env = start().await;
+    let maps: Api<ConfigMap> = Api::namespaced(env.client.clone(), NS);
+    let created = maps
+        .create(&PostParams::default(), &typed(json!({ "metadata": { "name": "m" }, "data": { "a": "1" } })))
+        .await
+        .unwrap();
+    let patch = json!({ "metadata": { "labels": { "l": "v" } }, "data": { "a": null, "b": "2" } });
+    let patched = maps.patch("m", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    assert_eq!(patched.data.unwrap().into_iter().collect::<Vec<_>>(), [("b".to_owned(), "2".to_owned())]);
+    assert_eq!(patched.metadata.labels.unwrap()["l"], "v");
+    assert_ne!(patched.metadata.resource_version, created.metadata.resource_version);
+    assert_eq!(patched.metadata.uid, created.metadata.uid);
+
+    let generated = job("", "true", json!({ "metadata": { "generateName": "gen-" } }));
+    let generated = env.jobs().create(&PostParams::default(), &generated).await.unwrap();
+    let name = generated.metadata.name.unwrap();
+    assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
+    let template_labels = generated.spec.unwrap().template.metadata.unwrap().labels.unwrap();
+    assert_eq!(template_labels["batch.kubernetes.io/job-name"], name);
+
+    maps.create(&PostParams::default(), &typed(json!({ "metadata": { "name": "n" } }))).await.unwrap();
+    let page = maps.list(&ListParams::default().limit(1)).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    let token = page.metadata.continue_.expect("a continue token");
+    let rest = maps.list(&ListParams::default().limit(1).continue_token(&token)).await.unwrap();
+    assert_eq!(rest.items[0].metadata.name.as_deref(), Some("n"));
+    let selected = maps.list(&ListParams::default().labels("l in (v,w)")).await.unwrap();
+    assert_eq!(selected.items.len(), 1);
+}

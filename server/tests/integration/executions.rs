@@ -56,12 +56,7 @@ async fn executions_are_listed_newest_first_filtered_and_paged() {
 async fn a_running_local_execution_is_cancelled_over_the_api_and_from_its_page() {
     let app = spawn_app().await;
     app.post_event("c-1", "t.long", json!({})).await;
-    let key = backend::ids::event_key("/tests", "c-1");
-    let id = wait_until(|| async {
-        let rows = app.state.store.executions_of_event(&key).await.unwrap();
-        rows.into_iter().find(|r| r.status == "running").map(|r| r.id)
-    })
-    .await;
+    let id = app.running("c-1").await;
     wait_until(|| async { app.log(&id).await.contains(&"started".to_owned()).then_some(()) }).await;
     let page = app.client.get(app.url(&format!("/executions/{id}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(&format!(r#"action="/executions/{id}/cancel""#)), "a running execution has a Cancel button");
@@ -85,12 +80,7 @@ async fn a_running_local_execution_is_cancelled_over_the_api_and_from_its_page()
 
     // The page's form (no JavaScript) cancels and returns to the page.
     app.post_event("c-2", "t.long", json!({})).await;
-    let key = backend::ids::event_key("/tests", "c-2");
-    let id = wait_until(|| async {
-        let rows = app.state.store.executions_of_event(&key).await.unwrap();
-        rows.into_iter().find(|r| r.status == "running").map(|r| r.id)
-    })
-    .await;
+    let id = app.running("c-2").await;
     let response = app.client.post(app.url(&format!("/executions/{id}/cancel"))).send().await.unwrap();
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers()["location"], format!("/executions/{id}").as_str());

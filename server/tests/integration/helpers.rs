@@ -164,6 +164,16 @@ impl TestApp {
         .await
     }
 
+    /// Waits until the event `event_id` (from `/tests`) has made an execution that is running; its id.
+    pub async fn running(&self, event_id: &str) -> String {
+        let key = backend::ids::event_key("/tests", event_id);
+        wait_until(|| async {
+            let rows = self.state.store.executions_of_event(&key).await.unwrap();
+            rows.into_iter().find(|r| r.status == "running").map(|r| r.id)
+        })
+        .await
+    }
+
     /// Waits until the dispatcher has committed everything on the embedded bus so far.
     pub async fn dispatched_all(&self) {
         use backend::store::entities::{bus_offset, bus_record};

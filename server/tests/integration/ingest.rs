@@ -164,3 +164,15 @@ async fn a_service_chained_to_its_own_success_stops_at_the_depth_limit() {
     assert_eq!(app.state.store.executions(Some("looper"), 100).await.unwrap().len(), runs.len());
     assert_eq!(runs.len(), limit);
 }
+
+#[tokio::test]
+async fn the_limit_holds_for_the_event_as_structured_json_too() {
+    let app = crate::helpers::spawn_app().await;
+    // The body fits the 64 KiB limit of the test k8x; with its attributes the event does not.
+    let body = serde_json::json!({"blob": "z".repeat(64 * 1024 - 40)});
+    let response = app.post_event("just-over", "t.quick", body).await;
+    assert_eq!(response.status(), 413);
+    let error: serde_json::Value = response.json().await.unwrap();
+    let error = error["error"].as_str().unwrap().to_owned();
+    assert!(error.starts_with("event `just-over` is ") && error.ends_with("at most 65536 are accepted"), "{error}");
+}

@@ -57,16 +57,6 @@ fn job_creations(cluster: &Cluster) -> Vec<Value> {
         .collect()
 }
 
-/// Waits until the event `id` (from `/tests`) has made an execution that is running.
-async fn running(app: &TestApp, event_id: &str) -> String {
-    let key = backend::ids::event_key("/tests", event_id);
-    wait_until(|| async {
-        let rows = app.state.store.executions_of_event(&key).await.unwrap();
-        rows.into_iter().find(|r| r.status == "running").map(|r| r.id)
-    })
-    .await
-}
-
 #[tokio::test]
 async fn an_event_runs_as_a_job_with_its_environment_secrets_and_log() {
     let cluster = cluster().await;
@@ -143,7 +133,7 @@ async fn cancel_deletes_the_job_and_the_execution_ends_cancelled() {
     let cluster = cluster().await;
     let app = k8x(&cluster).await;
     app.post_event("k-long", "t.long", json!({})).await;
-    let id = running(&app, "k-long").await;
+    let id = app.running("k-long").await;
     wait_until(|| async { app.log(&id).await.contains(&"started".to_owned()).then_some(()) }).await;
     let cancel = app.client.post(app.url(&format!("/api/v1/executions/{id}/cancel"))).send().await.unwrap();
     assert_eq!(cancel.status(), 202);
@@ -165,7 +155,7 @@ async fn a_restart_mid_run_adopts_the_job_and_launches_nothing_again() {
     let cluster = cluster().await;
     let app = k8x(&cluster).await;
     app.post_event("k-drip", "t.drip", json!({})).await;
-    let id = running(&app, "k-drip").await;
+    let id = app.running("k-drip").await;
     wait_until(|| async { app.log(&id).await.contains(&"line-5".to_owned()).then_some(()) }).await;
     let dir = app.stop().await;
     let app = k8x_in(&cluster, dir).await;
@@ -181,7 +171,7 @@ async fn broken_watches_and_log_streams_lose_and_repeat_nothing() {
     let cluster = cluster().await;
     let app = k8x(&cluster).await;
     app.post_event("k-break", "t.drip", json!({})).await;
-    let id = running(&app, "k-break").await;
+    let id = app.running("k-break").await;
     for _ in 0..5 {
         tokio::time::sleep(Duration::from_millis(300)).await;
         cluster.emulator.break_watches();
@@ -254,4 +244,83 @@ async fn the_demo_project_runs_on_kubernetes() {
     assert_eq!(run.status, "succeeded", "{log:?}");
     assert_eq!(log.first().map(String::as_str), Some("BEGIN"));
     assert!(log.contains(&"DONE!".to_owned()) && log.iter().any(|l| l == "K8X_SERVICE=k8s_test_job"), "{log:?}");
+}
+
+#[tokio::test]
+async fn a_job_that_ended_while_k8x_was_down_gets_its_status_and_whole_log() {
+    let cluster = cluster().await;
+    let app = k8x(&cluster).await;
+    app.post_event("k-down", "t.drip", json!({})).await;
+    let id = app.running("k-down").await;
+    let job_name = app.state.store.execution(&id).await.unwrap().unwrap().job_name.unwrap();
+    let dir = app.stop().await;
+    // While k8x is down, the Job runs to its end.
+    let url = format!("{}/apis/batch/v1/namespaces/k8x-jobs/jobs/{job_name}", cluster.emulator.url());
+    wait_until(|| async {
+        let job: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        let conditions = job["status"]["conditions"].as_array().cloned().unwrap_or_default();
+        conditions.iter().any(|c| c["type"] == "Complete" && c["status"] == "True").then_some(())
+    })
+    .await;
+    let app = k8x_in(&cluster, dir).await;
+    let row = app.finished(&id).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let expected: Vec<String> = (1..=40).map(|i| format!("line-{i}")).collect();
+    assert_eq!(app.log(&id).await, expected);
+}
+
+#[tokio::test]
+async fn nothing_is_lost_while_the_api_is_down() {
+    let cluster = cluster().await;
+    let app = k8x(&cluster).await;
+    cluster.emulator.set_down(true);
+    assert_eq!(app.post_event("k-outage", "t.quick", json!({})).await.status(), 202);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    cluster.emulator.set_down(false);
+    let run = &app.executions_of("k-outage", 1).await[0];
+    assert_eq!(run.status, "succeeded", "{:?}", run.error);
+    assert!(app.log(&run.id).await.contains(&"DONE!".to_owned()));
+}
+
+#[tokio::test]
+async fn a_refused_create_is_recorded_on_the_execution_with_the_permission() {
+    let cluster = cluster().await;
+    let app = k8x(&cluster).await;
+    cluster.emulator.inject_fault(Fault {
+        method: "POST".into(),
+        path_contains: "/jobs".into(),
+        status: 403,
+        times: 1,
+    });
+    app.post_event("k-403", "t.quick", json!({})).await;
+    let run = &app.executions_of("k-403", 1).await[0];
+    assert_eq!(run.status, "failed");
+    let error = run.error.clone().unwrap();
+    assert!(error.starts_with("Kubernetes refused to create the Job (403 Forbidden)"), "{error}");
+}
+
+#[tokio::test]
+async fn an_event_as_large_as_ingest_accepts_reaches_the_service_in_secrets_that_fit() {
+    let cluster = cluster().await;
+    let app = k8x(&cluster).await;
+    // Just under the 1 MiB limit as structured JSON (the attributes take a few hundred bytes).
+    let blob = "y".repeat(1024 * 1024 - 600);
+    let response = app.post_event("huge", "t.payload", json!({ "blob": blob })).await;
+    assert_eq!(response.status(), 202, "{:?}", response.text().await);
+    let run = &app.executions_of("huge", 1).await[0];
+    let log = app.log(&run.id).await;
+    assert_eq!(run.status, "succeeded", "{log:?} {:?}", run.error);
+    assert!(log.contains(&format!("params_size={}", blob.len() + 11)), "{log:?}");
+    let secrets: Vec<Value> = cluster
+        .emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/secrets"))
+        .filter_map(|r| r.body)
+        .collect();
+    assert!(secrets.len() >= 2, "params and event do not fit one Secret together");
+    for secret in &secrets {
+        let size: usize = secret["stringData"].as_object().unwrap().values().map(|v| v.as_str().unwrap().len()).sum();
+        assert!(size <= 1024 * 1024, "Kubernetes refuses a Secret of {size} bytes");
+    }
 }

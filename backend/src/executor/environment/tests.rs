@@ -89,6 +89,22 @@ fn job_names_are_dns_labels_and_stable() {
 }
 
 #[test]
+fn debug_output_never_shows_a_secret_value() {
+    let launch = launch();
+    let text = format!("{launch:?}");
+    assert!(text.contains("API_TOKEN") && !text.contains("t0ps3cret"), "{text}");
+    let settings = crate::executor::kubernetes::Settings {
+        namespace: "ns".into(),
+        job_ttl_seconds: 1,
+        backoff_limit: 0,
+        deadline_seconds: 1,
+        image_pull_timeout: std::time::Duration::from_secs(1),
+    };
+    let objects = crate::executor::kubernetes::objects::objects(&launch, &settings);
+    assert!(!format!("{objects:?}").contains("t0ps3cret"));
+}
+
+#[test]
 fn secrets_are_references_never_values() {
     let job = prepared(&launch());
     let spec = serde_json::to_string(&job).unwrap();

@@ -34,16 +34,23 @@ pub const PROJECT_LABEL: &str = "k8x.io/project";
 pub const PAYLOAD_DIR: &str = "/var/run/k8x";
 /// The projected volume mounted there.
 pub const PAYLOAD_VOLUME: &str = "k8x-payload";
-/// The most k8x puts in one Secret: Kubernetes refuses Secrets over 1 MiB; the rest is room for keys.
-pub const MAX_SECRET_BYTES: usize = 1024 * 1024 - 4 * 1024;
+/// The most k8x puts in one Secret: Kubernetes refuses Secrets whose values add up to more than 1 MiB.
+pub const MAX_SECRET_BYTES: usize = 1024 * 1024;
 
-/// What one execution is created as.
-#[derive(Clone, Debug)]
+/// What one execution is created as. Its `Debug` output leaves the Secrets' contents out.
+#[derive(Clone)]
 pub struct Objects {
     /// The Job to create (after the Secrets).
     pub job: Job,
     /// The Secrets to create first: the first holds the secret values; all together the payload files.
     pub secrets: Vec<Secret>,
+}
+
+impl std::fmt::Debug for Objects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secrets: Vec<String> = self.secrets.iter().map(|s| s.metadata.name.clone().unwrap_or_default()).collect();
+        f.debug_struct("Objects").field("job", &self.job).field("secrets", &secrets).finish()
+    }
 }
 
 /// Builds the Job and its Secrets for `launch`.

@@ -64,16 +64,21 @@ fn created(mut object: Value, uid: &str) -> Value {
 }
 
 const JOB: &str = "k8x-hello-x1";
+
+/// Starts launching the test execution against a fresh mock API server.
+fn launching() -> (Mock, tokio::task::JoinHandle<Result<Job, String>>) {
+    let (client, api) = client();
+    let objects = objects(&test_launch(), &settings());
+    let jobs: Api<Job> = Api::namespaced(client.clone(), "k8x-jobs");
+    let secrets: Api<Secret> = Api::namespaced(client, "k8x-jobs");
+    (api, tokio::spawn(async move { launch::ensure(&jobs, &secrets, &objects).await }))
+}
 const SECRETS: &str = "/api/v1/namespaces/k8x-jobs/secrets";
 const JOBS: &str = "/apis/batch/v1/namespaces/k8x-jobs/jobs";
 
 #[tokio::test]
 async fn a_launch_creates_the_secret_then_the_job_then_gives_the_secret_to_the_job() {
-    let (client, mut api) = client();
-    let objects = objects(&test_launch(), &settings());
-    let jobs: Api<Job> = Api::namespaced(client.clone(), "k8x-jobs");
-    let secrets: Api<Secret> = Api::namespaced(client, "k8x-jobs");
-    let launched = tokio::spawn(async move { launch::ensure(&jobs, &secrets, &objects).await });
+    let (mut api, launched) = launching();
 
     let (method, uri, secret, send) = next(&mut api).await;
     assert_eq!((method.as_str(), uri.as_str()), ("POST", &format!("{SECRETS}?")[..]));
@@ -134,11 +139,7 @@ async fn a_launch_creates_the_secret_then_the_job_then_gives_the_secret_to_the_j
 
 #[tokio::test]
 async fn a_second_launch_meets_409_and_reads_it_as_already_launched() {
-    let (client, mut api) = client();
-    let objects = objects(&test_launch(), &settings());
-    let jobs: Api<Job> = Api::namespaced(client.clone(), "k8x-jobs");
-    let secrets: Api<Secret> = Api::namespaced(client, "k8x-jobs");
-    let launched = tokio::spawn(async move { launch::ensure(&jobs, &secrets, &objects).await });
+    let (mut api, launched) = launching();
 
     let (_, _, _, send) = next(&mut api).await;
     respond(send, 409, status(409, "AlreadyExists", &format!("secrets \"{JOB}\" already exists")));
@@ -161,11 +162,7 @@ async fn a_second_launch_meets_409_and_reads_it_as_already_launched() {
 
 #[tokio::test]
 async fn throttling_and_server_errors_are_retried_until_the_create_succeeds() {
-    let (client, mut api) = client();
-    let objects = objects(&test_launch(), &settings());
-    let jobs: Api<Job> = Api::namespaced(client.clone(), "k8x-jobs");
-    let secrets: Api<Secret> = Api::namespaced(client, "k8x-jobs");
-    let launched = tokio::spawn(async move { launch::ensure(&jobs, &secrets, &objects).await });
+    let (mut api, launched) = launching();
 
     let (_, _, secret, send) = next(&mut api).await;
     respond(send, 429, status(429, "TooManyRequests", "too many requests, please try again later"));
@@ -186,11 +183,7 @@ async fn throttling_and_server_errors_are_retried_until_the_create_succeeds() {
 
 #[tokio::test]
 async fn forbidden_is_final_and_names_the_permission() {
-    let (client, mut api) = client();
-    let objects = objects(&test_launch(), &settings());
-    let jobs: Api<Job> = Api::namespaced(client.clone(), "k8x-jobs");
-    let secrets: Api<Secret> = Api::namespaced(client, "k8x-jobs");
-    let launched = tokio::spawn(async move { launch::ensure(&jobs, &secrets, &objects).await });
+    let (mut api, launched) = launching();
     let (_, _, secret, send) = next(&mut api).await;
     respond(send, 201, created(secret, "s-uid"));
     let (_, _, _, send) = next(&mut api).await;

@@ -6,8 +6,8 @@ use tokio_util::sync::CancellationToken;
 use super::*;
 use crate::{bus::EmbeddedBus, executor::environment::tests::launch, store::NewExecution};
 
-/// Launches `launch` (twice: the second must do nothing) and waits for it to end.
-async fn execute(launch: Launch) -> (tempfile::TempDir, Store, crate::store::entities::execution::Model) {
+/// A local executor on a fresh store that holds `launch`'s execution, queued.
+async fn prepared(launch: &Launch) -> (tempfile::TempDir, Store, LocalExecutor) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display())).await.unwrap();
     let bus = Arc::new(EmbeddedBus::new(store.db().clone()));
@@ -24,6 +24,12 @@ async fn execute(launch: Launch) -> (tempfile::TempDir, Store, crate::store::ent
         })
         .await
         .unwrap();
+    (dir, store, executor)
+}
+
+/// Launches `launch` (twice: the second must do nothing) and waits for it to end.
+async fn execute(launch: Launch) -> (tempfile::TempDir, Store, crate::store::entities::execution::Model) {
+    let (dir, store, executor) = prepared(&launch).await;
     executor.launch(launch.clone()).await.unwrap();
     executor.launch(launch.clone()).await.unwrap();
     executor.wait().await;
@@ -184,22 +190,7 @@ async fn cancel_kills_the_processes_and_the_execution_ends_cancelled() {
     let mut launch = launch();
     launch.service.job.spec.as_mut().unwrap().template.spec.as_mut().unwrap().containers[0].args =
         Some(vec!["echo started; sleep 300".to_owned()]);
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display())).await.unwrap();
-    let bus = Arc::new(EmbeddedBus::new(store.db().clone()));
-    let executor = LocalExecutor::new(store.clone(), bus, dir.path().join("work"), CancellationToken::new());
-    store
-        .create_execution(NewExecution {
-            id: launch.execution_id.clone(),
-            event_key: "k".into(),
-            event_id: "e1".into(),
-            event_type: "a.b".into(),
-            service: "hello".into(),
-            project: "demo".into(),
-            params: launch.params.clone(),
-        })
-        .await
-        .unwrap();
+    let (_dir, store, executor) = prepared(&launch).await;
     executor.launch(launch.clone()).await.unwrap();
     // Wait for the process to be running, then cancel it.
     for _ in 0..200 {
