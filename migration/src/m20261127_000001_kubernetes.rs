@@ -1,4 +1,5 @@
-//! What the Kubernetes executor records: which executor runs an execution, the Job it became, why it waits or
+//! What the Kubernetes executor records: which executor runs an execution, the Job it became (its name once
+//! claimed, its uid once created: a Job that vanished after that is never created again), why it waits or
 //! failed as Kubernetes says it, whether a cancel was asked for; and, per log line, the pod container it came
 //! from with the container runtime's timestamp, so that a log stream broken off (or a k8x restart) resumes
 //! exactly after the last stored line.
@@ -16,6 +17,7 @@ impl MigrationTrait for Migration {
         let columns = [
             (Executions::Table.into_iden(), string(Executions::Executor).default("local").to_owned()),
             (Executions::Table.into_iden(), string_null(Executions::JobName).to_owned()),
+            (Executions::Table.into_iden(), string_null(Executions::JobUid).to_owned()),
             (Executions::Table.into_iden(), text_null(Executions::Reason).to_owned()),
             (Executions::Table.into_iden(), boolean(Executions::CancelRequested).default(false).to_owned()),
             (LogLines::Table.into_iden(), string_null(LogLines::Source).to_owned()),
@@ -53,6 +55,7 @@ impl MigrationTrait for Migration {
             (LogLines::Table.into_iden(), LogLines::Source.into_iden()),
             (Executions::Table.into_iden(), Executions::CancelRequested.into_iden()),
             (Executions::Table.into_iden(), Executions::Reason.into_iden()),
+            (Executions::Table.into_iden(), Executions::JobUid.into_iden()),
             (Executions::Table.into_iden(), Executions::JobName.into_iden()),
             (Executions::Table.into_iden(), Executions::Executor.into_iden()),
         ];
@@ -70,6 +73,7 @@ enum Executions {
     EventId,
     Executor,
     JobName,
+    JobUid,
     Reason,
     CancelRequested,
 }

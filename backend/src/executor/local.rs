@@ -73,14 +73,16 @@ impl LocalExecutor {
 #[async_trait]
 impl Executor for LocalExecutor {
     async fn launch(&self, launch: Launch) -> Result<(), ExecutorError> {
+        // The token is there before the claim, so a cancel that sees the execution running always finds it.
+        let cancel = CancellationToken::new();
+        self.running.lock().expect("not poisoned").insert(launch.execution_id.clone(), cancel.clone());
         if !self.store.claim_execution(&launch.execution_id).await? {
+            self.running.lock().expect("not poisoned").remove(&launch.execution_id);
             return Ok(());
         }
         let recorder = Recorder::start(self.store.clone(), self.bus.clone(), launch.clone());
         let work = self.work_dir.join(&launch.execution_id);
         let shutdown = self.shutdown.clone();
-        let cancel = CancellationToken::new();
-        self.running.lock().expect("not poisoned").insert(launch.execution_id.clone(), cancel.clone());
         let running = self.running.clone();
         self.tasks.spawn(async move {
             let sink = recorder.sink();
@@ -100,10 +102,9 @@ impl Executor for LocalExecutor {
         let token = self.running.lock().expect("not poisoned").get(execution_id).cloned();
         match token {
             Some(token) => token.cancel(),
-            // Not started yet: it ends here, and the claim of a launch that comes later fails.
-            None => {
-                self.store.finish_execution(execution_id, &Ending::cancelled()).await?;
-            }
+            // Not started yet: it ends here (announced as usual), and a launch that comes later finds it
+            // cancelled and does not claim it.
+            None => super::stored::end_unstarted(&self.store, &self.bus, execution_id, Ending::cancelled()).await?,
         }
         Ok(())
     }

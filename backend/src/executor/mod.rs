@@ -12,6 +12,7 @@ pub mod environment;
 pub mod kubernetes;
 mod local;
 mod recorder;
+pub mod stored;
 
 use async_trait::async_trait;
 use cloudevents::Event;

@@ -187,6 +187,8 @@ async fn write_lines(store: Store, execution_id: String, mut rx: mpsc::Receiver<
                     break;
                 }
                 Err(err) if attempt < 8 => {
+                    // The write may have happened after all: number the retry from what is stored.
+                    seq = None;
                     tracing::warn!(execution = %execution_id, %err, attempt, "storing log lines failed; retrying");
                     tokio::time::sleep(delay).await;
                     delay *= 2;

@@ -81,6 +81,7 @@ impl Store {
             finished_at: Set(None),
             executor: Set("local".to_owned()),
             job_name: Set(None),
+            job_uid: Set(None),
             reason: Set(None),
             cancel_requested: Set(false),
         };
@@ -105,6 +106,7 @@ impl Store {
             .col_expr(C::Executor, Expr::value("local"))
             .filter(C::Id.eq(id))
             .filter(C::Status.eq(ExecutionStatus::Queued.as_str()))
+            .filter(C::CancelRequested.eq(false))
             .exec(&self.db)
             .await?;
         Ok(result.rows_affected == 1)
@@ -120,9 +122,22 @@ impl Store {
             .filter(C::Id.eq(id))
             .filter(C::Status.eq(ExecutionStatus::Queued.as_str()))
             .filter(C::JobName.is_null())
+            .filter(C::CancelRequested.eq(false))
             .exec(&self.db)
             .await?;
         Ok(result.rows_affected == 1)
+    }
+
+    /// Records that an execution's Job exists (its uid): from now on it is adopted, never created again.
+    pub async fn set_job_uid(&self, id: &str, uid: &str) -> Result<()> {
+        use execution::Column as C;
+        execution::Entity::update_many()
+            .col_expr(C::JobUid, Expr::value(uid))
+            .filter(C::Id.eq(id))
+            .filter(C::JobUid.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 
     /// A queued execution's pod runs: it is running from now on.

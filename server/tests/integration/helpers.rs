@@ -307,6 +307,16 @@ fn write_fixture_project(root: &Path) {
     );
     service(
         root,
+        "pending",
+        r#"{"name": "pending", "type": "k8x_job", "trigger_events": ["t.pending"]}"#,
+        "echo never scheduled",
+        &[(
+            "deployment.yaml",
+            "apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    metadata:\n      annotations:\n        emulator.k8x.io/unschedulable: \"true\"\n    spec:\n      containers:\n        - name: main\n          image: bash\n          command: [\"true\"]\n      restartPolicy: Never\n",
+        )],
+    );
+    service(
+        root,
         "auto_only",
         r#"{"name": "auto_only", "type": "k8x_job", "trigger_events": ["t.none"]}"#,
         "true",

@@ -324,3 +324,42 @@ async fn an_event_as_large_as_ingest_accepts_reaches_the_service_in_secrets_that
         assert!(size <= 1024 * 1024, "Kubernetes refuses a Secret of {size} bytes");
     }
 }
+
+#[tokio::test]
+async fn a_pod_that_cannot_be_scheduled_says_why_and_can_be_cancelled_while_queued() {
+    let cluster = cluster().await;
+    let app = k8x(&cluster).await;
+    app.post_event("k-pending", "t.pending", json!({})).await;
+    let key = backend::ids::event_key("/tests", "k-pending");
+    let row = wait_until(|| async {
+        let rows = app.state.store.executions_of_event(&key).await.unwrap();
+        rows.into_iter().find(|r| r.reason.as_deref().is_some_and(|r| r.starts_with("Unschedulable")))
+    })
+    .await;
+    assert_eq!(row.status, "queued", "no pod runs");
+    assert_eq!(row.reason.as_deref(), Some("Unschedulable: 0/1 nodes are available: 1 Insufficient cpu."));
+    let page = app.client.get(app.url(&format!("/executions/{}", row.id))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Unschedulable: 0/1 nodes are available"), "the page shows why it waits");
+    let cancel = app.client.post(app.url(&format!("/api/v1/executions/{}/cancel", row.id))).send().await.unwrap();
+    assert_eq!(cancel.status(), 202);
+    assert_eq!(app.finished(&row.id).await.status, "cancelled");
+}
+
+#[tokio::test]
+async fn a_job_created_before_a_stop_is_never_created_again_even_when_it_is_gone() {
+    let mut cluster = cluster().await;
+    cluster.kube.job_ttl_seconds = 0;
+    let app = k8x(&cluster).await;
+    app.post_event("k-ttl", "t.drip", json!({})).await;
+    let id = app.running("k-ttl").await;
+    let job_name = app.state.store.execution(&id).await.unwrap().unwrap().job_name.unwrap();
+    let dir = app.stop().await;
+    // While k8x is down the Job ends and its TTL of 0 removes it at once.
+    let url = format!("{}/apis/batch/v1/namespaces/k8x-jobs/jobs/{job_name}", cluster.emulator.url());
+    wait_until(|| async { (reqwest::get(&url).await.unwrap().status() == 404).then_some(()) }).await;
+    let app = k8x_in(&cluster, dir).await;
+    let row = app.finished(&id).await;
+    assert_eq!(job_creations(&cluster).len(), 1, "a Job that existed is not created a second time");
+    assert_eq!(row.status, "failed");
+    assert_eq!(row.reason.as_deref(), Some("JobDeleted"), "{:?}", row.error);
+}

@@ -47,11 +47,14 @@ impl Follower {
                 Cursor::default()
             }
         };
-        let mut pauses = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(200))
-            .with_max_delay(Duration::from_secs(10))
-            .without_max_times()
-            .build();
+        let backoff = || {
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(200))
+                .with_max_delay(Duration::from_secs(10))
+                .without_max_times()
+                .build()
+        };
+        let mut pauses = backoff();
         loop {
             // A container that had ended before this read is read to its end once more, and that is all.
             let ended = match retry::call("read a pod", || self.pods.get_opt(&self.pod)).await {
@@ -72,11 +75,17 @@ impl Follower {
             };
             let read = tokio::select! {
                 _ = self.stop.cancelled() => return,
-                read = self.read(&params, &source, &mut cursor) => read,
+                read = self.read(&params, &source, &mut cursor, ended) => read,
             };
             match read {
-                Ok(()) if ended => return,
-                Ok(()) => tracing::info!(%source, "log stream ended while the container runs; resuming"),
+                Ok(_) if ended => return,
+                Ok(lines) => {
+                    if lines > 0 {
+                        // The stream worked for a while: the next break is retried at once again.
+                        pauses = backoff();
+                    }
+                    tracing::info!(%source, "log stream ended while the container runs; resuming")
+                }
                 Err(kube::Error::Api(status)) if status.code == 404 => return,
                 Err(err) => tracing::warn!(%err, %source, "reading a pod log failed; resuming"),
             }
@@ -88,14 +97,24 @@ impl Follower {
         }
     }
 
-    async fn read(&self, params: &LogParams, source: &str, cursor: &mut Cursor) -> Result<(), kube::Error> {
+    /// Reads one stream to its end; returns how many lines it stored. `last` says the container has ended,
+    /// so a final line without a newline is whole; otherwise such a line was cut off by the break and is
+    /// read again, whole, from the next stream.
+    async fn read(
+        &self,
+        params: &LogParams,
+        source: &str,
+        cursor: &mut Cursor,
+        last: bool,
+    ) -> Result<usize, kube::Error> {
         let mut stream = self.pods.log_stream(&self.pod, params).await?;
         let mut buf = Vec::new();
+        let mut stored = 0;
         loop {
             buf.clear();
             let read = stream.read_until(b'\n', &mut buf).await.map_err(kube::Error::ReadEvents)?;
-            if read == 0 {
-                return Ok(());
+            if read == 0 || (!last && buf.last() != Some(&b'\n')) {
+                return Ok(stored);
             }
             while matches!(buf.last(), Some(b'\n' | b'\r')) {
                 buf.pop();
@@ -106,6 +125,7 @@ impl Follower {
             if cursor.accept(&at) {
                 let position = LogCursor { source: source.to_owned(), at };
                 self.sink.line_at("stdout", format!("{}{text}", self.prefix), position).await;
+                stored += 1;
             }
         }
     }

@@ -34,8 +34,17 @@ pub async fn ensure(jobs: &Api<Job>, secrets: &Api<Secret>, objects: &Objects) -
         }
         Err(err) => return Err(retry::explain("create the Job", &err)),
     };
-    let owner = owner_of(&job);
-    let patch = Patch::Merge(json!({"metadata": {"ownerReferences": [owner]}}));
+    // The Job runs whatever happens next: a Secret that cannot be given to it is reported, not fatal.
+    if let Err(why) = own(secrets, objects, &job).await {
+        tracing::warn!(job = %name, %why, "the execution's Secret outlives its Job");
+    }
+    Ok(job)
+}
+
+/// Gives the execution's Secrets to its Job (an ownerReference), so that Kubernetes deletes them with it.
+/// Repeatable: the patch sets the same reference again.
+pub async fn own(secrets: &Api<Secret>, objects: &Objects, job: &Job) -> Result<(), String> {
+    let patch = Patch::Merge(json!({"metadata": {"ownerReferences": [owner_of(job)]}}));
     let params = PatchParams::default();
     for secret in &objects.secrets {
         let secret_name = secret.name_any();
@@ -43,7 +52,7 @@ pub async fn ensure(jobs: &Api<Job>, secrets: &Api<Secret>, objects: &Objects) -
             .await
             .map_err(|e| retry::explain("give the execution's Secret to its Job", &e))?;
     }
-    Ok(job)
+    Ok(())
 }
 
 /// A reference to `job` as the owner of its Secrets.
@@ -54,6 +63,7 @@ fn owner_of(job: &Job) -> OwnerReference {
         name: job.name_any(),
         uid: job.uid().unwrap_or_default(),
         controller: Some(false),
-        block_owner_deletion: Some(true),
+        // Not blocking: that would need `update jobs/finalizers` on clusters that check it, for no gain here.
+        block_owner_deletion: None,
     }
 }

@@ -14,11 +14,9 @@
 //! - [`launch`]: creating them, repeatably.
 //! - [`supervisor`]: the watch loop that drives every execution.
 //! - [`follow`]: one container's log into the store, resumable.
-//! - [`adopt`]: an execution rebuilt from the store after a restart.
 //! - [`access`]: the start-up permission check. [`retry`]: API calls with backoff.
 
 mod access;
-mod adopt;
 mod follow;
 mod launch;
 pub mod objects;
@@ -128,7 +126,16 @@ impl KubernetesExecutor {
         });
         tracing::info!(%namespace, "Kubernetes executor started");
         let (commands, rx) = mpsc::unbounded_channel();
-        let supervisor = tokio::spawn(Supervisor::new(ctx, shutdown).run(rx));
+        let supervisor = tokio::spawn(Supervisor::new(ctx, shutdown.clone()).run(rx));
+        // Without its supervisor the executor would claim executions nobody follows: if it ends (or panics)
+        // before shutdown, k8x stops, so that whatever supervises k8x starts it again.
+        let supervisor = tokio::spawn(async move {
+            let ended = supervisor.await;
+            if !shutdown.is_cancelled() {
+                tracing::error!(?ended, "the Kubernetes executor stopped unexpectedly; stopping k8x");
+                shutdown.cancel();
+            }
+        });
         Ok(Self { store, commands, supervisor: Arc::new(tokio::sync::Mutex::new(Some(supervisor))) })
     }
 

@@ -33,7 +33,6 @@ use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
-    adopt::stored_launch,
     follow::Follower,
     launch,
     objects::{label_value, objects, EXECUTION_LABEL, MANAGED_BY},
@@ -42,7 +41,11 @@ use super::{
 };
 use crate::{
     bus::Bus,
-    executor::{environment::job_name, Launch, Recorder},
+    executor::{
+        environment::job_name,
+        stored::{end_unstarted, stored_launch},
+        Launch, Recorder,
+    },
     store::{Ending, Store},
 };
 
@@ -64,6 +67,8 @@ pub enum Command {
 
 /// Results of background work.
 enum Done {
+    /// An execution's objects exist (created now, or found created before).
+    Created { id: String, uid: String },
     /// Creating the objects of an execution failed for good.
     LaunchFailed { id: String, why: String },
     /// k8x deleted an execution's Job (or it was gone already).
@@ -101,6 +106,10 @@ struct Tracked {
     stopping: Option<Ending>,
     /// When the Job was first seen ended while its pods were not yet seen ended.
     ended_at: Option<Instant>,
+    /// Its Job exists (k8x created it, or found it): a cancel can delete it.
+    created: bool,
+    /// Its Secrets have been given to its Job (or that was asked for in this run).
+    owned: bool,
 }
 
 /// The supervisor's state.
@@ -150,8 +159,17 @@ impl Supervisor {
     pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let selector = format!("{}={}", MANAGED_BY.0, MANAGED_BY.1);
         let config = watcher::Config::default().labels(&selector);
-        let mut jobs = Box::pin(watcher(self.ctx.jobs.clone(), config.clone()).default_backoff());
-        let mut pods = Box::pin(watcher(self.ctx.pods.clone(), config).default_backoff());
+        // managedFields are of no use here and are the larger part of a cached object.
+        let mut jobs = Box::pin(
+            watcher(self.ctx.jobs.clone(), config.clone())
+                .default_backoff()
+                .modify(|job: &mut Job| job.managed_fields_mut().clear()),
+        );
+        let mut pods = Box::pin(
+            watcher(self.ctx.pods.clone(), config)
+                .default_backoff()
+                .modify(|pod: &mut Pod| pod.managed_fields_mut().clear()),
+        );
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
@@ -198,7 +216,8 @@ impl Supervisor {
             watcher::Event::Delete(job) => {
                 self.jobs.remove(&job.name_any());
                 if let Some(id) = execution_of(&job) {
-                    self.job_gone(&id).await;
+                    self.job_gone(&id, Some(&job)).await;
+                    self.settled.remove(&id);
                 }
             }
             watcher::Event::InitDone => {
@@ -207,7 +226,8 @@ impl Supervisor {
                 for job in gone {
                     self.jobs.remove(&job.name_any());
                     if let Some(id) = execution_of(&job) {
-                        self.job_gone(&id).await;
+                        self.job_gone(&id, Some(&job)).await;
+                        self.settled.remove(&id);
                     }
                 }
                 if !self.orphans_checked {
@@ -281,10 +301,27 @@ impl Supervisor {
 
     async fn on_done(&mut self, done: Done) {
         match done {
+            Done::Created { id, uid } => {
+                if let Err(err) = self.ctx.store.set_job_uid(&id, &uid).await {
+                    tracing::error!(%err, execution = %id, "could not record that a Job exists");
+                }
+                let Some(tracked) = self.tracked.get_mut(&id) else { return };
+                tracked.created = true;
+                tracked.owned = true;
+                // A cancel that came while the Job was being created deletes it now.
+                if tracked.stopping.is_some() {
+                    let job_name = tracked.job_name.clone();
+                    self.delete(&id, &job_name);
+                }
+            }
             Done::LaunchFailed { id, why } => {
-                if let Some(tracked) = self.tracked.get(&id) {
-                    tracked.recorder.sink().line("k8x", format!("could not launch: {why}")).await;
-                    self.finish(&id, Ending::failed(None, why));
+                let Some(tracked) = self.tracked.get(&id) else { return };
+                match tracked.stopping.clone() {
+                    Some(ending) => self.finish(&id, ending),
+                    None => {
+                        tracked.recorder.sink().line("k8x", format!("could not launch: {why}")).await;
+                        self.finish(&id, Ending::failed(None, why));
+                    }
                 }
             }
             Done::Deleted { id } => {
@@ -317,6 +354,8 @@ impl Supervisor {
             pull_failing_since: None,
             stopping: None,
             ended_at: None,
+            created: false,
+            owned: false,
         }
     }
 
@@ -326,8 +365,22 @@ impl Supervisor {
         let done = self.done_tx.clone();
         tokio::spawn(async move {
             let objects = objects(&launch, &ctx.settings);
-            if let Err(why) = launch::ensure(&ctx.jobs, &ctx.secrets, &objects).await {
-                let _ = done.send(Done::LaunchFailed { id: launch.execution_id, why });
+            let id = launch.execution_id;
+            let _ = match launch::ensure(&ctx.jobs, &ctx.secrets, &objects).await {
+                Ok(job) => done.send(Done::Created { id, uid: job.uid().unwrap_or_default() }),
+                Err(why) => done.send(Done::LaunchFailed { id, why }),
+            };
+        });
+    }
+
+    /// Gives an adopted execution's Secrets to its Job, in case k8x stopped before it did.
+    fn own(&self, launch: &Launch, job: &Job) {
+        let ctx = self.ctx.clone();
+        let objects = objects(launch, &ctx.settings);
+        let job = job.clone();
+        tokio::spawn(async move {
+            if let Err(why) = launch::own(&ctx.secrets, &objects, &job).await {
+                tracing::warn!(job = %job.name_any(), %why, "could not give the execution's Secrets to its Job");
             }
         });
     }
@@ -354,17 +407,20 @@ impl Supervisor {
                 tracked.stopping = Some(Ending::cancelled());
                 let job_name = tracked.job_name.clone();
                 tracked.recorder.sink().line("k8x", format!("cancelled: deleting Job `{job_name}`")).await;
-                self.delete(id, &job_name);
+                // A Job still being created is deleted once it exists (see `Done::Created`).
+                if tracked.created {
+                    self.delete(id, &job_name);
+                }
             }
             return;
         }
-        // Not followed here: delete its Job if it has one (whoever follows it sees the cancel recorded),
-        // else it has not been launched and simply ends.
+        // Not followed here: delete its Job if it was created (whoever follows it sees the cancel recorded),
+        // else it was never launched and simply ends.
         match self.ctx.store.execution(id).await {
-            Ok(Some(row)) if !ExecutionStatus::parse(&row.status).is_finished() => match row.job_name {
-                Some(job_name) => self.delete(id, &job_name),
-                None => {
-                    if let Err(err) = self.ctx.store.finish_execution(id, &Ending::cancelled()).await {
+            Ok(Some(row)) if !ExecutionStatus::parse(&row.status).is_finished() => match (row.job_name, row.job_uid) {
+                (Some(job_name), Some(_)) => self.delete(id, &job_name),
+                _ => {
+                    if let Err(err) = end_unstarted(&self.ctx.store, &self.ctx.bus, id, Ending::cancelled()).await {
                         tracing::error!(%err, execution = %id, "could not record a cancel");
                     }
                 }
@@ -378,6 +434,15 @@ impl Supervisor {
     async fn refresh(&mut self, id: &str) {
         if !self.tracked.contains_key(id) && !self.adopt(id).await {
             return;
+        }
+        let Some(tracked) = self.tracked.get_mut(id) else { return };
+        let Some(job) = self.jobs.get(&tracked.job_name) else { return };
+        tracked.created = true;
+        if !tracked.owned {
+            tracked.owned = true;
+            let launch = tracked.recorder.launch().clone();
+            let job = job.clone();
+            self.own(&launch, &job);
         }
         let Some(tracked) = self.tracked.get_mut(id) else { return };
         let Some(job) = self.jobs.get(&tracked.job_name) else { return };
@@ -465,12 +530,18 @@ impl Supervisor {
         }
     }
 
-    /// An execution's Job is gone: deleted by k8x (cancel), by somebody else, or while k8x was down.
-    async fn job_gone(&mut self, id: &str) {
+    /// An execution's Job is gone: deleted by k8x (cancel), by somebody else, by its TTL, or while k8x was
+    /// down. `last` is the Job as last seen: if it had ended, that is the ending.
+    async fn job_gone(&mut self, id: &str, last: Option<&Job>) {
         let Some(tracked) = self.tracked.get(id) else { return };
-        let ending = match &tracked.stopping {
-            Some(ending) => ending.clone(),
-            None => match self.ctx.store.execution(id).await {
+        let ended = last.map(|job| observe(job, &pods_of(&self.pods, id))).and_then(|seen| match seen.phase {
+            Phase::Ended(ending) => Some(ending),
+            _ => None,
+        });
+        let ending = match (&tracked.stopping, ended) {
+            (Some(ending), _) => ending.clone(),
+            (None, Some(ending)) => ending,
+            (None, None) => match self.ctx.store.execution(id).await {
                 Ok(Some(row)) if row.cancel_requested => Ending::cancelled(),
                 _ => Ending::failed(None, format!("the Job `{}` was deleted before it ended", tracked.job_name))
                     .with_reason("JobDeleted"),
@@ -504,6 +575,7 @@ impl Supervisor {
                 tracing::info!(execution = %id, job = ?row.job_name, "adopting a running execution");
                 let mut tracked = self.track(launch);
                 tracked.running = ExecutionStatus::parse(&row.status) == ExecutionStatus::Running;
+                tracked.created = row.job_uid.is_some();
                 tracked.reason = row.reason.clone();
                 self.tracked.insert(id.to_owned(), tracked);
                 true
@@ -534,15 +606,18 @@ impl Supervisor {
         };
         for row in rows {
             let Some(job_name) = row.job_name.clone() else { continue };
-            if self.jobs.contains_key(&job_name) || !self.adopt(&row.id).await {
+            if self.jobs.contains_key(&job_name) || self.tracked.contains_key(&row.id) || !self.adopt(&row.id).await {
                 continue;
             }
-            if ExecutionStatus::parse(&row.status) == ExecutionStatus::Queued {
+            // Created once means never created again: a Job that was there and is gone ended (or was deleted).
+            if row.job_uid.is_none() && !row.cancel_requested {
                 tracing::info!(execution = %row.id, job = %job_name, "launching an execution a stop interrupted");
                 let launch = self.tracked[&row.id].recorder.launch().clone();
                 self.create(launch);
+            } else if row.job_uid.is_none() {
+                self.finish(&row.id, Ending::cancelled());
             } else {
-                self.job_gone(&row.id).await;
+                self.job_gone(&row.id, None).await;
             }
         }
     }
@@ -553,6 +628,7 @@ impl Supervisor {
         self.settled.insert(id.to_owned());
         let drain = if tracked.stopping.is_some() { LOG_DRAIN_STOPPED } else { LOG_DRAIN };
         let id = id.to_owned();
+        let shutdown = self.shutdown.clone();
         self.finishers.spawn(async move {
             let followers: Vec<JoinHandle<()>> = tracked.followers.into_values().collect();
             let mut all = futures::future::join_all(followers);
@@ -560,6 +636,12 @@ impl Supervisor {
                 tracing::warn!(execution = %id, "log streams did not end in time; stopping them");
                 tracked.stop.cancel();
                 all.await;
+            }
+            // k8x stopped while the last lines were read: leave the execution to the next start, which
+            // reads the rest and records the ending then.
+            if shutdown.is_cancelled() {
+                tracked.recorder.close().await;
+                return;
             }
             if let Err(err) = tracked.recorder.finish(ending).await {
                 tracing::error!(%err, execution = %id, "could not record the end of an execution");

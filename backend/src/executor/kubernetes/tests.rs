@@ -130,7 +130,7 @@ async fn a_launch_creates_the_secret_then_the_job_then_gives_the_secret_to_the_j
     assert_eq!((method.as_str(), uri.as_str()), ("PATCH", &format!("{SECRETS}/{JOB}?")[..]));
     assert_eq!(
         patch["metadata"]["ownerReferences"],
-        json!([{"apiVersion": "batch/v1", "kind": "Job", "name": JOB, "uid": "job-uid-1", "controller": false, "blockOwnerDeletion": true}])
+        json!([{"apiVersion": "batch/v1", "kind": "Job", "name": JOB, "uid": "job-uid-1", "controller": false}])
     );
     respond(send, 200, created(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": JOB}}), "s-uid"));
     let job = launched.await.unwrap().expect("launched");

@@ -28,6 +28,8 @@ pub struct Model {
     pub executor: String,
     /// The Kubernetes Job, once the Kubernetes executor has claimed the execution.
     pub job_name: Option<String>,
+    /// The uid of the Job once it was created: after that, a missing Job is never created again.
+    pub job_uid: Option<String>,
     /// What the execution waits on or why it failed, as the cluster says it (`ImagePullBackOff: …`).
     #[sea_orm(column_type = "Text", nullable)]
     pub reason: Option<String>,
