@@ -4,8 +4,9 @@ use serde_json::json;
 use super::*;
 use crate::catalog::ServiceSpec;
 
-pub(crate) fn launch() -> Launch {
-    let job = crate::catalog::ServiceSpec::from_row(&crate::store::entities::service::Model {
+/// The test service as stored.
+pub(crate) fn service_row() -> crate::store::entities::service::Model {
+    crate::store::entities::service::Model {
         name: "hello".into(),
         project: "demo".into(),
         kind: "k8x_job".into(),
@@ -20,9 +21,11 @@ pub(crate) fn launch() -> Launch {
         configs: Some(r#"{"DB_HOST": "db", "RETRIES": 3, "nested": {"a": 1}, "bad-name": "x"}"#.into()),
         secrets: Some(r#"{"API_TOKEN": "t0ps3cret"}"#.into()),
         updated_at: chrono::Utc::now(),
-    })
-    .unwrap();
-    let service: ServiceSpec = job;
+    }
+}
+
+pub(crate) fn launch() -> Launch {
+    let service: ServiceSpec = ServiceSpec::from_row(&service_row()).unwrap();
     let event = EventBuilderV10::new()
         .id("e1")
         .source("/tests")

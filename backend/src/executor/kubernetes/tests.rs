@@ -2,10 +2,7 @@
 //! Kubernetes JSON. Each scenario asserts the exact requests k8x sends and what it makes of the answers.
 
 use http::{Request, Response, StatusCode};
-use k8s_openapi::api::{
-    batch::v1::Job,
-    core::v1::{Pod, Secret},
-};
+use k8s_openapi::api::{batch::v1::Job, core::v1::Secret};
 use kube::{client::Body, Api, Client};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
@@ -290,4 +287,139 @@ async fn a_broken_log_stream_resumes_without_losing_or_repeating_lines() {
         Some(("2026-11-27T01:02:04.500000000Z".to_owned(), 1)),
         "a k8x restarted now would resume after `four`"
     );
+}
+
+/// A Job and its pod as a cluster reports them; `done` says whether the Job has completed.
+fn cluster_objects(done: bool) -> (Value, Value) {
+    let labels = json!({"app.kubernetes.io/managed-by": "k8x", "k8x.io/execution-id": "x1", "k8x.io/service": "hello"});
+    let conditions = if done {
+        json!([{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}])
+    } else {
+        json!([])
+    };
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": JOB, "namespace": "k8x-jobs", "uid": "job-uid", "resourceVersion": if done { "12" } else { "10" }, "labels": labels},
+        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "bash"}], "restartPolicy": "Never"}}},
+        "status": {"active": if done { 0 } else { 1 }, "conditions": conditions}});
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "p1", "namespace": "k8x-jobs", "resourceVersion": "11", "creationTimestamp": "2026-11-27T01:00:00Z", "labels": labels},
+        "spec": {"containers": [{"name": "c", "image": "bash"}], "restartPolicy": "Never"},
+        "status": {"phase": "Succeeded", "containerStatuses": [{"name": "c", "image": "bash", "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": "2026-11-27T01:00:01Z", "finishedAt": "2026-11-27T01:00:02Z"}}}]}});
+    (job, pod)
+}
+
+#[tokio::test]
+async fn a_job_watch_that_errors_is_resumed_and_the_adopted_execution_ends_with_its_log() {
+    use std::sync::Arc;
+
+    use crate::store::{NewExecution, Store};
+
+    // An execution k8x launched before a restart: its Job runs in the cluster.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display())).await.unwrap();
+    store.upsert_service(crate::executor::environment::tests::service_row()).await.unwrap();
+    let launch = test_launch();
+    store.record_event("ek", &launch.event).await.unwrap();
+    store
+        .create_execution(NewExecution {
+            id: "x1".into(),
+            event_key: "ek".into(),
+            event_id: "e1".into(),
+            event_type: "a.b".into(),
+            service: "hello".into(),
+            project: "demo".into(),
+            params: launch.params.clone(),
+        })
+        .await
+        .unwrap();
+    assert!(store.claim_for_job("x1", JOB).await.unwrap());
+    store.set_job_uid("x1", "job-uid").await.unwrap();
+    store.mark_running("x1").await.unwrap();
+
+    let (client, mut api) = client();
+    let bus: Arc<dyn crate::bus::Bus> = Arc::new(crate::bus::EmbeddedBus::new(store.db().clone()));
+    let ctx = Arc::new(super::supervisor::Context {
+        jobs: Api::namespaced(client.clone(), "k8x-jobs"),
+        pods: Api::namespaced(client.clone(), "k8x-jobs"),
+        secrets: Api::namespaced(client, "k8x-jobs"),
+        store: store.clone(),
+        bus,
+        settings: settings(),
+    });
+    let shutdown = CancellationToken::new();
+    let (_commands, rx) = tokio::sync::mpsc::unbounded_channel();
+    let supervisor = tokio::spawn(super::supervisor::Supervisor::new(ctx, shutdown.clone()).run(rx));
+
+    // The API server: the first Job watch fails; the watch k8x resumes from the same resourceVersion brings
+    // the Job's completion.
+    let mut job_watches = Vec::new();
+    let mut held = Vec::new();
+    let served = async {
+        loop {
+            let (method, uri, _, send) = next(&mut api).await;
+            let path = uri.split('?').next().unwrap().to_owned();
+            let watch = uri.contains("watch=true");
+            let (job, pod) = cluster_objects(false);
+            match (method.as_str(), path.as_str()) {
+                ("GET", JOBS) if watch => {
+                    job_watches.push(uri.clone());
+                    match job_watches.len() {
+                        1 => respond(send, 500, status(500, "InternalError", "etcdserver: request timed out")),
+                        2 => {
+                            let event = json!({"type": "MODIFIED", "object": cluster_objects(true).0});
+                            let body = format!("{event}\n").into_bytes();
+                            send.send_response(Response::builder().status(200).body(Body::from(body)).unwrap());
+                        }
+                        _ => held.push(send),
+                    }
+                }
+                ("GET", JOBS) => {
+                    respond(
+                        send,
+                        200,
+                        json!({"apiVersion": "batch/v1", "kind": "JobList", "metadata": {"resourceVersion": job["metadata"]["resourceVersion"]}, "items": [job]}),
+                    );
+                }
+                ("GET", "/api/v1/namespaces/k8x-jobs/pods") if watch => held.push(send),
+                ("GET", "/api/v1/namespaces/k8x-jobs/pods") => respond(
+                    send,
+                    200,
+                    json!({"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": "11"}, "items": [pod]}),
+                ),
+                ("GET", "/api/v1/namespaces/k8x-jobs/pods/p1") => respond(send, 200, pod),
+                ("GET", "/api/v1/namespaces/k8x-jobs/pods/p1/log") => send.send_response(
+                    Response::builder()
+                        .status(200)
+                        .body(Body::from(b"2026-11-27T01:00:01.5Z hello from the pod\n".to_vec()))
+                        .unwrap(),
+                ),
+                ("PATCH", _) if path.starts_with(SECRETS) => {
+                    respond(send, 200, json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": JOB}}))
+                }
+                _ => respond(send, 404, status(404, "NotFound", &format!("{method} {uri}"))),
+            }
+        }
+    };
+    let ended = async {
+        for _ in 0..400 {
+            let row = store.execution("x1").await.unwrap().unwrap();
+            if row.status != "running" {
+                return row;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the execution did not end");
+    };
+    let row = tokio::select! {
+        row = ended => row,
+        _ = served => unreachable!("the API server serves until the test ends"),
+    };
+    shutdown.cancel();
+    supervisor.await.unwrap();
+    assert_eq!(row.status, "succeeded");
+    assert!(job_watches.len() >= 2, "{job_watches:?}");
+    assert!(job_watches[1].contains("resourceVersion=10"), "the watch resumed where it failed: {job_watches:?}");
+    let lines: Vec<String> = store.log_after("x1", 0, 10).await.unwrap().into_iter().map(|l| l.text).collect();
+    assert_eq!(lines, ["hello from the pod"]);
 }
