@@ -244,6 +244,51 @@ async fn the_demo_project_runs_on_kubernetes() {
     assert_eq!(run.status, "succeeded", "{log:?}");
     assert_eq!(log.first().map(String::as_str), Some("BEGIN"));
     assert!(log.contains(&"DONE!".to_owned()) && log.iter().any(|l| l == "K8X_SERVICE=k8s_test_job"), "{log:?}");
+
+    // The other demo service, run by hand from its form.
+    let form = reqwest::multipart::Form::new()
+        .text("some_text", "from the form")
+        .text("some_number", "3")
+        .text("some_radio", "value 1");
+    let response = app.client.post(app.url("/services/form_demo/run")).multipart(form).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    let to = response.headers()["location"].to_str().unwrap().to_owned();
+    let id = to.strip_prefix("/executions/").expect("redirects to the execution page").to_owned();
+    let run = app.finished(&id).await;
+    let log = app.log(&id).await;
+    assert_eq!(run.status, "succeeded", "{log:?}");
+    assert_eq!(run.executor, "kubernetes");
+    let params = log.iter().find_map(|l| l.strip_prefix("K8X_PARAMS=")).expect("the container printed its parameters");
+    let params: Value = serde_json::from_str(params).unwrap();
+    assert_eq!((params["some_text"].as_str(), params["some_number"].as_i64()), (Some("from the form"), Some(3)));
+}
+
+#[tokio::test]
+async fn oom_killed_and_evicted_pods_are_named_on_the_execution() {
+    let cluster = cluster().await;
+    let dir = TempDir::new().unwrap();
+    let project = dir.path().join("project");
+    for (name, annotation) in
+        [("oom", "emulator.k8x.io/oom-kill: main"), ("evicted", "emulator.k8x.io/evict: \"true\"")]
+    {
+        let job = format!("apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    metadata:\n      annotations:\n        {annotation}\n    spec:\n      containers:\n        - name: main\n          image: bash\n          command: [\"sleep\", \"30\"]\n      restartPolicy: Never\n");
+        let manifest = format!(r#"{{"name": "{name}", "type": "k8x_job", "trigger_events": ["t.{name}"]}}"#);
+        crate::helpers::service(&project, name, &manifest, "unused", &[("deployment.yaml", &job)]);
+    }
+    let setup = Setup { kube: Some(cluster.kube.clone()), project_dir: Some(project), ..Setup::default() };
+    let app = spawn(setup, dir).await;
+    app.post_event("k-oom", "t.oom", json!({})).await;
+    app.post_event("k-evict", "t.evicted", json!({})).await;
+    let oom = &app.executions_of("k-oom", 1).await[0];
+    assert_eq!((oom.status.as_str(), oom.reason.as_deref(), oom.exit_code), ("failed", Some("OOMKilled"), Some(137)));
+    assert!(oom.error.as_deref().unwrap().starts_with("container `main` was OOMKilled"), "{:?}", oom.error);
+    let evicted = &app.executions_of("k-evict", 1).await[0];
+    assert_eq!((evicted.status.as_str(), evicted.reason.as_deref()), ("failed", Some("Evicted")));
+    assert!(
+        evicted.error.as_deref().unwrap().starts_with("the pod was evicted: The node was low on resource: memory."),
+        "{:?}",
+        evicted.error
+    );
 }
 
 #[tokio::test]
