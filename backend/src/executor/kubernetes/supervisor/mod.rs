@@ -11,6 +11,9 @@
 //! After a restart the watchers' first listing shows every managed Job: executions that have not ended are
 //! adopted (status and log following resume where the store says); executions whose Job is missing are
 //! launched if they never were, or failed if their Job went while k8x was down.
+//!
+//! Here: the state, the watch loop and `refresh` (one look at an execution); [`commands`]: tracking,
+//! cancelling and the background API calls; [`endings`]: how executions end, adoption after a restart.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -24,7 +27,6 @@ use k8s_openapi::api::{
     core::v1::{Pod, Secret},
 };
 use kube::{
-    api::DeleteParams,
     runtime::{watcher, WatchStreamExt},
     Api, ResourceExt,
 };
@@ -34,18 +36,13 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
     follow::Follower,
-    launch,
-    objects::{label_value, objects, EXECUTION_LABEL, MANAGED_BY},
+    objects::{label_value, EXECUTION_LABEL, MANAGED_BY},
     observe::{container_statuses, observe, Phase},
-    retry, Settings,
+    Settings,
 };
 use crate::{
     bus::Bus,
-    executor::{
-        environment::job_name,
-        stored::{end_unstarted, stored_launch},
-        Launch, Recorder,
-    },
+    executor::{Launch, Recorder},
     store::{Ending, Store},
 };
 
@@ -133,6 +130,9 @@ pub struct Supervisor {
     finishers: TaskTracker,
     shutdown: CancellationToken,
 }
+
+mod commands;
+mod endings;
 
 impl Supervisor {
     pub fn new(ctx: Arc<Context>, shutdown: CancellationToken) -> Self {
@@ -280,156 +280,6 @@ impl Supervisor {
         }
     }
 
-    async fn on_command(&mut self, command: Command) {
-        match command {
-            Command::Track(launch) => {
-                let id = launch.execution_id.clone();
-                if self.tracked.contains_key(&id) {
-                    return;
-                }
-                let tracked = self.track(launch.clone());
-                for note in crate::executor::environment::Payload::of(&launch).notes() {
-                    tracked.recorder.sink().line("k8x", note).await;
-                }
-                self.tracked.insert(id.clone(), tracked);
-                self.create(launch);
-                self.refresh(&id).await;
-            }
-            Command::Cancel(id) => self.cancel(&id).await,
-        }
-    }
-
-    async fn on_done(&mut self, done: Done) {
-        match done {
-            Done::Created { id, uid } => {
-                if let Err(err) = self.ctx.store.set_job_uid(&id, &uid).await {
-                    tracing::error!(%err, execution = %id, "could not record that a Job exists");
-                }
-                let Some(tracked) = self.tracked.get_mut(&id) else { return };
-                tracked.created = true;
-                tracked.owned = true;
-                // A cancel that came while the Job was being created deletes it now.
-                if tracked.stopping.is_some() {
-                    let job_name = tracked.job_name.clone();
-                    self.delete(&id, &job_name);
-                }
-            }
-            Done::LaunchFailed { id, why } => {
-                let Some(tracked) = self.tracked.get(&id) else { return };
-                match tracked.stopping.clone() {
-                    Some(ending) => self.finish(&id, ending),
-                    None => {
-                        tracked.recorder.sink().line("k8x", format!("could not launch: {why}")).await;
-                        self.finish(&id, Ending::failed(None, why));
-                    }
-                }
-            }
-            Done::Deleted { id } => {
-                let stopping = self.tracked.get(&id).and_then(|t| t.stopping.clone());
-                if let Some(ending) = stopping {
-                    self.finish(&id, ending);
-                }
-            }
-            Done::DeleteFailed { id, why } => {
-                if let Some(tracked) = self.tracked.get_mut(&id) {
-                    tracked.stopping = None;
-                    tracked.recorder.sink().line("k8x", format!("could not stop the Job: {why}")).await;
-                }
-            }
-        }
-    }
-
-    /// Starts following an execution.
-    fn track(&self, launch: Launch) -> Tracked {
-        let job_name = job_name(&launch.service.name, &launch.execution_id);
-        let recorder = Recorder::start(self.ctx.store.clone(), self.ctx.bus.clone(), launch);
-        Tracked {
-            job_name,
-            recorder,
-            followers: HashMap::new(),
-            stop: self.shutdown.child_token(),
-            reason: None,
-            running: false,
-            pods: Vec::new(),
-            pull_failing_since: None,
-            stopping: None,
-            ended_at: None,
-            created: false,
-            owned: false,
-        }
-    }
-
-    /// Creates the execution's Secrets and Job in the background.
-    fn create(&self, launch: Launch) {
-        let ctx = self.ctx.clone();
-        let done = self.done_tx.clone();
-        tokio::spawn(async move {
-            let objects = objects(&launch, &ctx.settings);
-            let id = launch.execution_id;
-            let _ = match launch::ensure(&ctx.jobs, &ctx.secrets, &objects).await {
-                Ok(job) => done.send(Done::Created { id, uid: job.uid().unwrap_or_default() }),
-                Err(why) => done.send(Done::LaunchFailed { id, why }),
-            };
-        });
-    }
-
-    /// Gives an adopted execution's Secrets to its Job, in case k8x stopped before it did.
-    fn own(&self, launch: &Launch, job: &Job) {
-        let ctx = self.ctx.clone();
-        let objects = objects(launch, &ctx.settings);
-        let job = job.clone();
-        tokio::spawn(async move {
-            if let Err(why) = launch::own(&ctx.secrets, &objects, &job).await {
-                tracing::warn!(job = %job.name_any(), %why, "could not give the execution's Secrets to its Job");
-            }
-        });
-    }
-
-    /// Deletes an execution's Job (and with it its pods and Secrets) in the background.
-    fn delete(&self, id: &str, job_name: &str) {
-        let ctx = self.ctx.clone();
-        let done = self.done_tx.clone();
-        let (id, job_name) = (id.to_owned(), job_name.to_owned());
-        tokio::spawn(async move {
-            let params = DeleteParams::background();
-            let deleted = retry::call("delete a Job", || ctx.jobs.delete(&job_name, &params)).await;
-            let _ = match deleted {
-                Ok(_) => done.send(Done::Deleted { id }),
-                Err(kube::Error::Api(status)) if status.is_not_found() => done.send(Done::Deleted { id }),
-                Err(err) => done.send(Done::DeleteFailed { id, why: retry::explain("delete the Job", &err) }),
-            };
-        });
-    }
-
-    async fn cancel(&mut self, id: &str) {
-        if let Some(tracked) = self.tracked.get_mut(id) {
-            if tracked.stopping.is_none() {
-                tracked.stopping = Some(Ending::cancelled());
-                let job_name = tracked.job_name.clone();
-                tracked.recorder.sink().line("k8x", format!("cancelled: deleting Job `{job_name}`")).await;
-                // A Job still being created is deleted once it exists (see `Done::Created`).
-                if tracked.created {
-                    self.delete(id, &job_name);
-                }
-            }
-            return;
-        }
-        // Not followed here: delete its Job if it was created (whoever follows it sees the cancel recorded),
-        // else it was never launched and simply ends.
-        match self.ctx.store.execution(id).await {
-            Ok(Some(row)) if !ExecutionStatus::parse(&row.status).is_finished() => match (row.job_name, row.job_uid) {
-                (Some(job_name), Some(_)) => self.delete(id, &job_name),
-                _ => {
-                    if let Err(err) = end_unstarted(&self.ctx.store, &self.ctx.bus, id, Ending::cancelled()).await {
-                        tracing::error!(%err, execution = %id, "could not record a cancel");
-                    }
-                }
-            },
-            Ok(_) => {}
-            Err(err) => tracing::error!(%err, execution = %id, "could not read an execution to cancel"),
-        }
-    }
-
     /// Looks at an execution's Job and pods again and records what changed.
     async fn refresh(&mut self, id: &str) {
         if !self.tracked.contains_key(id) && !self.adopt(id).await {
@@ -500,153 +350,6 @@ impl Supervisor {
         } else {
             self.check_pull_timeouts();
         }
-    }
-
-    /// Once a second: executions whose Job ended but whose pods had not, and image pull timeouts.
-    async fn on_tick(&mut self) {
-        let waiting: Vec<String> =
-            self.tracked.iter().filter(|(_, t)| t.ended_at.is_some()).map(|(id, _)| id.clone()).collect();
-        for id in waiting {
-            self.refresh(&id).await;
-        }
-        self.check_pull_timeouts();
-    }
-
-    /// Gives up executions whose image could not be pulled for longer than allowed.
-    fn check_pull_timeouts(&mut self) {
-        let limit = self.ctx.settings.image_pull_timeout;
-        let expired: Vec<(String, String, String)> = self
-            .tracked
-            .iter()
-            .filter(|(_, t)| t.stopping.is_none() && t.pull_failing_since.is_some_and(|since| since.elapsed() >= limit))
-            .map(|(id, t)| (id.clone(), t.job_name.clone(), t.reason.clone().unwrap_or_default()))
-            .collect();
-        for (id, job_name, reason) in expired {
-            let why = format!("{reason} (gave up after {} s)", limit.as_secs());
-            if let Some(tracked) = self.tracked.get_mut(&id) {
-                tracked.stopping = Some(Ending::failed(None, why).with_reason("ImagePullBackOff"));
-            }
-            self.delete(&id, &job_name);
-        }
-    }
-
-    /// An execution's Job is gone: deleted by k8x (cancel), by somebody else, by its TTL, or while k8x was
-    /// down. `last` is the Job as last seen: if it had ended, that is the ending.
-    async fn job_gone(&mut self, id: &str, last: Option<&Job>) {
-        let Some(tracked) = self.tracked.get(id) else { return };
-        let ended = last.map(|job| observe(job, &pods_of(&self.pods, id))).and_then(|seen| match seen.phase {
-            Phase::Ended(ending) => Some(ending),
-            _ => None,
-        });
-        let ending = match (&tracked.stopping, ended) {
-            (Some(ending), _) => ending.clone(),
-            (None, Some(ending)) => ending,
-            (None, None) => match self.ctx.store.execution(id).await {
-                Ok(Some(row)) if row.cancel_requested => Ending::cancelled(),
-                _ => Ending::failed(None, format!("the Job `{}` was deleted before it ended", tracked.job_name))
-                    .with_reason("JobDeleted"),
-            },
-        };
-        self.finish(id, ending);
-    }
-
-    /// Follows an execution this k8x did not launch: found in the store, not ended, run by Kubernetes.
-    async fn adopt(&mut self, id: &str) -> bool {
-        if self.settled.contains(id) {
-            return false;
-        }
-        let row = match self.ctx.store.execution(id).await {
-            Ok(Some(row)) => row,
-            Ok(None) => {
-                self.settled.insert(id.to_owned());
-                return false;
-            }
-            Err(err) => {
-                tracing::error!(%err, execution = %id, "could not read an execution to adopt");
-                return false;
-            }
-        };
-        if ExecutionStatus::parse(&row.status).is_finished() || row.executor != "kubernetes" || row.job_name.is_none() {
-            self.settled.insert(id.to_owned());
-            return false;
-        }
-        match stored_launch(&self.ctx.store, &row).await {
-            Ok(launch) => {
-                tracing::info!(execution = %id, job = ?row.job_name, "adopting a running execution");
-                let mut tracked = self.track(launch);
-                tracked.running = ExecutionStatus::parse(&row.status) == ExecutionStatus::Running;
-                tracked.created = row.job_uid.is_some();
-                tracked.reason = row.reason.clone();
-                self.tracked.insert(id.to_owned(), tracked);
-                true
-            }
-            Err(why) => {
-                tracing::error!(execution = %id, %why, "cannot adopt an execution");
-                let ending =
-                    Ending::failed(None, format!("k8x restarted and could not take the execution over: {why}"));
-                if let Err(err) = self.ctx.store.finish_execution(id, &ending).await {
-                    tracing::error!(%err, execution = %id, "could not record an ending");
-                }
-                self.settled.insert(id.to_owned());
-                false
-            }
-        }
-    }
-
-    /// After the first listing of Jobs: executions claimed for a Job that is not there. One that never ran
-    /// (k8x stopped between claiming it and creating the Job) is launched now; one that ran lost its Job
-    /// while k8x was down.
-    async fn check_orphans(&mut self) {
-        let rows = match self.ctx.store.unfinished_jobs().await {
-            Ok(rows) => rows,
-            Err(err) => {
-                tracing::error!(%err, "could not list the executions to adopt");
-                return;
-            }
-        };
-        for row in rows {
-            let Some(job_name) = row.job_name.clone() else { continue };
-            if self.jobs.contains_key(&job_name) || self.tracked.contains_key(&row.id) || !self.adopt(&row.id).await {
-                continue;
-            }
-            // Created once means never created again: a Job that was there and is gone ended (or was deleted).
-            if row.job_uid.is_none() && !row.cancel_requested {
-                tracing::info!(execution = %row.id, job = %job_name, "launching an execution a stop interrupted");
-                let launch = self.tracked[&row.id].recorder.launch().clone();
-                self.create(launch);
-            } else if row.job_uid.is_none() {
-                self.finish(&row.id, Ending::cancelled());
-            } else {
-                self.job_gone(&row.id, None).await;
-            }
-        }
-    }
-
-    /// Ends an execution once its followers have stored the last lines.
-    fn finish(&mut self, id: &str, ending: Ending) {
-        let Some(tracked) = self.tracked.remove(id) else { return };
-        self.settled.insert(id.to_owned());
-        let drain = if tracked.stopping.is_some() { LOG_DRAIN_STOPPED } else { LOG_DRAIN };
-        let id = id.to_owned();
-        let shutdown = self.shutdown.clone();
-        self.finishers.spawn(async move {
-            let followers: Vec<JoinHandle<()>> = tracked.followers.into_values().collect();
-            let mut all = futures::future::join_all(followers);
-            if tokio::time::timeout(drain, &mut all).await.is_err() {
-                tracing::warn!(execution = %id, "log streams did not end in time; stopping them");
-                tracked.stop.cancel();
-                all.await;
-            }
-            // k8x stopped while the last lines were read: leave the execution to the next start, which
-            // reads the rest and records the ending then.
-            if shutdown.is_cancelled() {
-                tracked.recorder.close().await;
-                return;
-            }
-            if let Err(err) = tracked.recorder.finish(ending).await {
-                tracing::error!(%err, execution = %id, "could not record the end of an execution");
-            }
-        });
     }
 }
 

@@ -1,0 +1,164 @@
+//! How executions end: a Job that ended (after its pods' last log lines), a Job that is gone, an image that
+//! will not come; and the executions taken over after a restart (adopted, or launched if they never were).
+
+use k8s_openapi::api::batch::v1::Job;
+use model::views::ExecutionStatus;
+use tokio::task::JoinHandle;
+
+use super::{pods_of, Supervisor, LOG_DRAIN, LOG_DRAIN_STOPPED};
+use crate::{
+    executor::{
+        kubernetes::observe::{observe, Phase},
+        stored::stored_launch,
+    },
+    store::Ending,
+};
+
+impl Supervisor {
+    /// Once a second: executions whose Job ended but whose pods had not, and image pull timeouts.
+    pub(super) async fn on_tick(&mut self) {
+        let waiting: Vec<String> =
+            self.tracked.iter().filter(|(_, t)| t.ended_at.is_some()).map(|(id, _)| id.clone()).collect();
+        for id in waiting {
+            self.refresh(&id).await;
+        }
+        self.check_pull_timeouts();
+    }
+
+    /// Gives up executions whose image could not be pulled for longer than allowed.
+    pub(super) fn check_pull_timeouts(&mut self) {
+        let limit = self.ctx.settings.image_pull_timeout;
+        let expired: Vec<(String, String, String)> = self
+            .tracked
+            .iter()
+            .filter(|(_, t)| t.stopping.is_none() && t.pull_failing_since.is_some_and(|since| since.elapsed() >= limit))
+            .map(|(id, t)| (id.clone(), t.job_name.clone(), t.reason.clone().unwrap_or_default()))
+            .collect();
+        for (id, job_name, reason) in expired {
+            let why = format!("{reason} (gave up after {} s)", limit.as_secs());
+            if let Some(tracked) = self.tracked.get_mut(&id) {
+                tracked.stopping = Some(Ending::failed(None, why).with_reason("ImagePullBackOff"));
+            }
+            self.delete(&id, &job_name);
+        }
+    }
+
+    /// An execution's Job is gone: deleted by k8x (cancel), by somebody else, by its TTL, or while k8x was
+    /// down. `last` is the Job as last seen: if it had ended, that is the ending.
+    pub(super) async fn job_gone(&mut self, id: &str, last: Option<&Job>) {
+        let Some(tracked) = self.tracked.get(id) else { return };
+        let ended = last.map(|job| observe(job, &pods_of(&self.pods, id))).and_then(|seen| match seen.phase {
+            Phase::Ended(ending) => Some(ending),
+            _ => None,
+        });
+        let ending = match (&tracked.stopping, ended) {
+            (Some(ending), _) => ending.clone(),
+            (None, Some(ending)) => ending,
+            (None, None) => match self.ctx.store.execution(id).await {
+                Ok(Some(row)) if row.cancel_requested => Ending::cancelled(),
+                _ => Ending::failed(None, format!("the Job `{}` was deleted before it ended", tracked.job_name))
+                    .with_reason("JobDeleted"),
+            },
+        };
+        self.finish(id, ending);
+    }
+
+    /// Follows an execution this k8x did not launch: found in the store, not ended, run by Kubernetes.
+    pub(super) async fn adopt(&mut self, id: &str) -> bool {
+        if self.settled.contains(id) {
+            return false;
+        }
+        let row = match self.ctx.store.execution(id).await {
+            Ok(Some(row)) => row,
+            Ok(None) => {
+                self.settled.insert(id.to_owned());
+                return false;
+            }
+            Err(err) => {
+                tracing::error!(%err, execution = %id, "could not read an execution to adopt");
+                return false;
+            }
+        };
+        if ExecutionStatus::parse(&row.status).is_finished() || row.executor != "kubernetes" || row.job_name.is_none() {
+            self.settled.insert(id.to_owned());
+            return false;
+        }
+        match stored_launch(&self.ctx.store, &row).await {
+            Ok(launch) => {
+                tracing::info!(execution = %id, job = ?row.job_name, "adopting a running execution");
+                let mut tracked = self.track(launch);
+                tracked.running = ExecutionStatus::parse(&row.status) == ExecutionStatus::Running;
+                tracked.created = row.job_uid.is_some();
+                tracked.reason = row.reason.clone();
+                self.tracked.insert(id.to_owned(), tracked);
+                true
+            }
+            Err(why) => {
+                tracing::error!(execution = %id, %why, "cannot adopt an execution");
+                let ending =
+                    Ending::failed(None, format!("k8x restarted and could not take the execution over: {why}"));
+                if let Err(err) = self.ctx.store.finish_execution(id, &ending).await {
+                    tracing::error!(%err, execution = %id, "could not record an ending");
+                }
+                self.settled.insert(id.to_owned());
+                false
+            }
+        }
+    }
+
+    /// After the first listing of Jobs: executions claimed for a Job that is not there. One that never ran
+    /// (k8x stopped between claiming it and creating the Job) is launched now; one that ran lost its Job
+    /// while k8x was down.
+    pub(super) async fn check_orphans(&mut self) {
+        let rows = match self.ctx.store.unfinished_jobs().await {
+            Ok(rows) => rows,
+            Err(err) => {
+                tracing::error!(%err, "could not list the executions to adopt");
+                return;
+            }
+        };
+        for row in rows {
+            let Some(job_name) = row.job_name.clone() else { continue };
+            if self.jobs.contains_key(&job_name) || self.tracked.contains_key(&row.id) || !self.adopt(&row.id).await {
+                continue;
+            }
+            // Created once means never created again: a Job that was there and is gone ended (or was deleted).
+            if row.job_uid.is_none() && !row.cancel_requested {
+                tracing::info!(execution = %row.id, job = %job_name, "launching an execution a stop interrupted");
+                let launch = self.tracked[&row.id].recorder.launch().clone();
+                self.create(launch);
+            } else if row.job_uid.is_none() {
+                self.finish(&row.id, Ending::cancelled());
+            } else {
+                self.job_gone(&row.id, None).await;
+            }
+        }
+    }
+
+    /// Ends an execution once its followers have stored the last lines.
+    pub(super) fn finish(&mut self, id: &str, ending: Ending) {
+        let Some(tracked) = self.tracked.remove(id) else { return };
+        self.settled.insert(id.to_owned());
+        let drain = if tracked.stopping.is_some() { LOG_DRAIN_STOPPED } else { LOG_DRAIN };
+        let id = id.to_owned();
+        let shutdown = self.shutdown.clone();
+        self.finishers.spawn(async move {
+            let followers: Vec<JoinHandle<()>> = tracked.followers.into_values().collect();
+            let mut all = futures::future::join_all(followers);
+            if tokio::time::timeout(drain, &mut all).await.is_err() {
+                tracing::warn!(execution = %id, "log streams did not end in time; stopping them");
+                tracked.stop.cancel();
+                all.await;
+            }
+            // k8x stopped while the last lines were read: leave the execution to the next start, which
+            // reads the rest and records the ending then.
+            if shutdown.is_cancelled() {
+                tracked.recorder.close().await;
+                return;
+            }
+            if let Err(err) = tracked.recorder.finish(ending).await {
+                tracing::error!(%err, execution = %id, "could not record the end of an execution");
+            }
+        });
+    }
+}
