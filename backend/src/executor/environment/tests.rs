@@ -37,6 +37,19 @@ pub(crate) fn launch() -> Launch {
     Launch { execution_id: "x1".into(), service, event, params: json!({"n": 1}) }
 }
 
+/// The test execution as the dispatcher creates it, for the event recorded under `event_key`.
+pub(crate) fn new_execution(launch: &Launch, event_key: &str) -> crate::store::NewExecution {
+    crate::store::NewExecution {
+        id: launch.execution_id.clone(),
+        event_key: event_key.into(),
+        event_id: "e1".into(),
+        event_type: "a.b".into(),
+        service: "hello".into(),
+        project: "demo".into(),
+        params: launch.params.clone(),
+    }
+}
+
 fn placement() -> Placement {
     Placement { secret: "k8x-hello-x1".into(), payload_dir: "/var/run/k8x".into() }
 }

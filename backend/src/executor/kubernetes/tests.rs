@@ -313,7 +313,7 @@ fn cluster_objects(done: bool) -> (Value, Value) {
 async fn a_job_watch_that_errors_is_resumed_and_the_adopted_execution_ends_with_its_log() {
     use std::sync::Arc;
 
-    use crate::store::{NewExecution, Store};
+    use crate::store::Store;
 
     // An execution k8x launched before a restart: its Job runs in the cluster.
     let dir = tempfile::tempdir().unwrap();
@@ -321,18 +321,7 @@ async fn a_job_watch_that_errors_is_resumed_and_the_adopted_execution_ends_with_
     store.upsert_service(crate::executor::environment::tests::service_row()).await.unwrap();
     let launch = test_launch();
     store.record_event("ek", &launch.event).await.unwrap();
-    store
-        .create_execution(NewExecution {
-            id: "x1".into(),
-            event_key: "ek".into(),
-            event_id: "e1".into(),
-            event_type: "a.b".into(),
-            service: "hello".into(),
-            project: "demo".into(),
-            params: launch.params.clone(),
-        })
-        .await
-        .unwrap();
+    store.create_execution(crate::executor::environment::tests::new_execution(&launch, "ek")).await.unwrap();
     assert!(store.claim_for_job("x1", JOB).await.unwrap());
     store.set_job_uid("x1", "job-uid").await.unwrap();
     store.mark_running("x1").await.unwrap();

@@ -4,7 +4,7 @@ use model::views::ExecutionStatus;
 use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::{bus::EmbeddedBus, executor::environment::tests::launch, store::NewExecution};
+use crate::{bus::EmbeddedBus, executor::environment::tests::launch};
 
 /// A local executor on a fresh store that holds `launch`'s execution, queued.
 async fn prepared(launch: &Launch) -> (tempfile::TempDir, Store, LocalExecutor) {
@@ -12,18 +12,7 @@ async fn prepared(launch: &Launch) -> (tempfile::TempDir, Store, LocalExecutor) 
     let store = Store::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display())).await.unwrap();
     let bus = Arc::new(EmbeddedBus::new(store.db().clone()));
     let executor = LocalExecutor::new(store.clone(), bus, dir.path().join("work"), CancellationToken::new());
-    store
-        .create_execution(NewExecution {
-            id: launch.execution_id.clone(),
-            event_key: "k".into(),
-            event_id: "e1".into(),
-            event_type: "a.b".into(),
-            service: "hello".into(),
-            project: "demo".into(),
-            params: launch.params.clone(),
-        })
-        .await
-        .unwrap();
+    store.create_execution(crate::executor::environment::tests::new_execution(launch, "k")).await.unwrap();
     (dir, store, executor)
 }
 
