@@ -1,6 +1,7 @@
 //! What the Kubernetes executor records: which executor runs an execution, the Job it became (its name once
 //! claimed, its uid once created: a Job that vanished after that is never created again), why it waits or
-//! failed as Kubernetes says it, whether a cancel was asked for; and, per log line, the pod container it came
+//! failed as Kubernetes says it, whether a cancel was asked for, which k8x process follows it and until when
+//! its lease runs (another process takes over an execution whose lease ran out); and, per log line, the pod container it came
 //! from with the container runtime's timestamp, so that a log stream broken off (or a k8x restart) resumes
 //! exactly after the last stored line.
 //!
@@ -20,6 +21,8 @@ impl MigrationTrait for Migration {
             (Executions::Table.into_iden(), string_null(Executions::JobUid).to_owned()),
             (Executions::Table.into_iden(), text_null(Executions::Reason).to_owned()),
             (Executions::Table.into_iden(), boolean(Executions::CancelRequested).default(false).to_owned()),
+            (Executions::Table.into_iden(), string_null(Executions::Owner).to_owned()),
+            (Executions::Table.into_iden(), timestamp_with_time_zone_null(Executions::LeaseUntil).to_owned()),
             (LogLines::Table.into_iden(), string_null(LogLines::Source).to_owned()),
             (LogLines::Table.into_iden(), string_null(LogLines::SourceAt).to_owned()),
         ];
@@ -53,6 +56,8 @@ impl MigrationTrait for Migration {
         let columns = [
             (LogLines::Table.into_iden(), LogLines::SourceAt.into_iden()),
             (LogLines::Table.into_iden(), LogLines::Source.into_iden()),
+            (Executions::Table.into_iden(), Executions::LeaseUntil.into_iden()),
+            (Executions::Table.into_iden(), Executions::Owner.into_iden()),
             (Executions::Table.into_iden(), Executions::CancelRequested.into_iden()),
             (Executions::Table.into_iden(), Executions::Reason.into_iden()),
             (Executions::Table.into_iden(), Executions::JobUid.into_iden()),
@@ -76,6 +81,8 @@ enum Executions {
     JobUid,
     Reason,
     CancelRequested,
+    Owner,
+    LeaseUntil,
 }
 
 #[derive(DeriveIden)]

@@ -1,6 +1,6 @@
 //! Executions: created idempotently by the dispatcher, claimed and finished by an executor.
 
-use chrono::Utc;
+use chrono::{Duration, Utc};
 use model::views::ExecutionStatus;
 use sea_orm::{
     sea_query::{Expr, OnConflict},
@@ -84,6 +84,8 @@ impl Store {
             job_uid: Set(None),
             reason: Set(None),
             cancel_requested: Set(false),
+            owner: Set(None),
+            lease_until: Set(None),
         };
         execution::Entity::insert(row)
             .on_conflict(OnConflict::column(execution::Column::Id).do_nothing().to_owned())
@@ -112,13 +114,15 @@ impl Store {
         Ok(result.rows_affected == 1)
     }
 
-    /// Gives a queued execution to the Kubernetes executor as Job `job_name`. It stays queued until its pod
-    /// runs. Exactly one caller wins; the winner creates the Job.
-    pub async fn claim_for_job(&self, id: &str, job_name: &str) -> Result<bool> {
+    /// Gives a queued execution to the Kubernetes executor of process `owner` as Job `job_name`, leased for
+    /// `lease`. It stays queued until its pod runs. Exactly one caller wins; the winner creates the Job.
+    pub async fn claim_for_job(&self, id: &str, job_name: &str, owner: &str, lease: Duration) -> Result<bool> {
         use execution::Column as C;
         let result = execution::Entity::update_many()
             .col_expr(C::Executor, Expr::value("kubernetes"))
             .col_expr(C::JobName, Expr::value(job_name))
+            .col_expr(C::Owner, Expr::value(owner))
+            .col_expr(C::LeaseUntil, Expr::value(Utc::now() + lease))
             .filter(C::Id.eq(id))
             .filter(C::Status.eq(ExecutionStatus::Queued.as_str()))
             .filter(C::JobName.is_null())
@@ -126,6 +130,52 @@ impl Store {
             .exec(&self.db)
             .await?;
         Ok(result.rows_affected == 1)
+    }
+
+    /// Takes over an unfinished Kubernetes execution for process `owner` if nobody holds it: no owner, its
+    /// own, or a lease that ran out (its process died). Exactly one process wins.
+    pub async fn take_over(&self, id: &str, owner: &str, lease: Duration) -> Result<bool> {
+        use execution::Column as C;
+        let now = Utc::now();
+        let result = execution::Entity::update_many()
+            .col_expr(C::Owner, Expr::value(owner))
+            .col_expr(C::LeaseUntil, Expr::value(now + lease))
+            .filter(C::Id.eq(id))
+            .filter(C::Status.is_in([ExecutionStatus::Queued.as_str(), ExecutionStatus::Running.as_str()]))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(C::Owner.is_null())
+                    .add(C::Owner.eq(owner))
+                    .add(C::LeaseUntil.is_null())
+                    .add(C::LeaseUntil.lt(now)),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Renews the leases of every unfinished execution `owner` holds (its heartbeat).
+    pub async fn renew_leases(&self, owner: &str, lease: Duration) -> Result<u64> {
+        use execution::Column as C;
+        let result = execution::Entity::update_many()
+            .col_expr(C::LeaseUntil, Expr::value(Utc::now() + lease))
+            .filter(C::Owner.eq(owner))
+            .filter(C::Status.is_in([ExecutionStatus::Queued.as_str(), ExecutionStatus::Running.as_str()]))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
+    /// Lets go of every execution `owner` holds (a clean stop): another process may take them over at once.
+    pub async fn release_leases(&self, owner: &str) -> Result<()> {
+        use execution::Column as C;
+        execution::Entity::update_many()
+            .col_expr(C::LeaseUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+            .col_expr(C::Owner, Expr::value(Option::<String>::None))
+            .filter(C::Owner.eq(owner))
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 
     /// Records that an execution's Job exists (its uid): from now on it is adopted, never created again.
@@ -269,5 +319,57 @@ impl Store {
             .order_by_asc(execution::Column::Service)
             .all(&self.db)
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::store::Store;
+
+    async fn store_with_execution() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display())).await.unwrap();
+        let new = NewExecution {
+            id: "x".into(),
+            event_key: "k".into(),
+            event_id: "e".into(),
+            event_type: "t".into(),
+            service: "s".into(),
+            project: "p".into(),
+            params: serde_json::json!({}),
+        };
+        store.create_execution(new).await.unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn an_execution_is_held_by_one_process_until_its_lease_runs_out_or_is_released() {
+        let (_dir, store) = store_with_execution().await;
+        assert!(store.claim_for_job("x", "job-x", "a", Duration::seconds(30)).await.unwrap());
+        assert!(!store.claim_for_job("x", "job-x", "b", Duration::seconds(30)).await.unwrap(), "claimed once");
+        assert!(!store.take_over("x", "b", Duration::seconds(30)).await.unwrap(), "a holds it");
+        assert!(store.take_over("x", "a", Duration::seconds(30)).await.unwrap(), "its own");
+        // a stops renewing (it died): its lease runs out and b takes over.
+        assert_eq!(store.renew_leases("a", Duration::seconds(-1)).await.unwrap(), 1);
+        assert!(store.take_over("x", "b", Duration::seconds(30)).await.unwrap());
+        assert!(!store.take_over("x", "a", Duration::seconds(30)).await.unwrap(), "now b holds it");
+        // b stops cleanly: anyone may take it at once.
+        store.release_leases("b").await.unwrap();
+        assert!(store.take_over("x", "c", Duration::seconds(30)).await.unwrap());
+        // An ended execution is nobody's to take.
+        store.finish_execution("x", &Ending::succeeded()).await.unwrap();
+        store.release_leases("c").await.unwrap();
+        assert!(!store.take_over("x", "d", Duration::seconds(30)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_execution_is_not_claimed() {
+        let (_dir, store) = store_with_execution().await;
+        assert!(store.request_cancel("x").await.unwrap().is_some());
+        assert!(!store.claim_for_job("x", "job-x", "a", Duration::seconds(30)).await.unwrap());
+        assert!(!store.claim_execution("x").await.unwrap());
     }
 }

@@ -408,3 +408,31 @@ async fn a_job_created_before_a_stop_is_never_created_again_even_when_it_is_gone
     assert_eq!(row.status, "failed");
     assert_eq!(row.reason.as_deref(), Some("JobDeleted"), "{:?}", row.error);
 }
+
+#[tokio::test]
+async fn two_k8x_processes_on_one_database_follow_each_execution_once_and_take_over_from_a_stopped_one() {
+    let cluster = cluster().await;
+    let shared = TempDir::new().unwrap();
+    let db = format!("sqlite://{}?mode=rwc", shared.path().join("k8x.db").display());
+    let start = |dir: TempDir| {
+        let setup = Setup {
+            kube: Some(cluster.kube.clone()),
+            db: crate::helpers::Db::Url(db.clone()),
+            max_event_bytes: 1024 * 1024,
+            ..Setup::default()
+        };
+        spawn(setup, dir)
+    };
+    let first = start(TempDir::new().unwrap()).await;
+    let second = start(TempDir::new().unwrap()).await;
+    first.post_event("k-two", "t.drip", json!({})).await;
+    let id = first.running("k-two").await;
+    wait_until(|| async { first.log(&id).await.contains(&"line-3".to_owned()).then_some(()) }).await;
+    // Whichever of the two follows it, the first stops now; the second goes on (or takes over).
+    first.stop().await;
+    let row = second.finished(&id).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let expected: Vec<String> = (1..=40).map(|i| format!("line-{i}")).collect();
+    assert_eq!(second.log(&id).await, expected, "each line once, whichever process read it");
+    assert_eq!(job_creations(&cluster).len(), 1);
+}

@@ -8,6 +8,10 @@
 //! the objects ([`objects`], [`launch`]), watches Jobs and pods, follows the logs ([`follow`]) and records
 //! the ending. API calls that fail for a while are retried with backoff ([`retry`]).
 //!
+//! Several k8x processes may share one database and one namespace: each execution is followed by one process
+//! at a time, the one holding its lease (renewed every few seconds); a process that finds an execution whose
+//! lease ran out (its process died) takes it over, as a restarted k8x does.
+//!
 //! ## Layout
 //! - [`objects`]: the Job and Secrets an execution becomes (pure).
 //! - [`observe`]: what a Job and its pods say about an execution (pure).
@@ -37,6 +41,10 @@ use tokio_util::sync::CancellationToken;
 use self::supervisor::{Command, Context, Supervisor};
 use super::{environment::job_name, Executor, ExecutorError, Launch};
 use crate::{bus::Bus, config::KubeConfig, store::Store};
+
+/// How long an execution stays with the k8x process that follows it without a renewal: after that (the
+/// process died) another process takes it over.
+pub const LEASE: Duration = Duration::from_secs(30);
 
 /// What shapes the Jobs k8x creates.
 #[derive(Clone, Debug)]
@@ -84,6 +92,8 @@ pub enum KubeError {
 pub struct KubernetesExecutor {
     /// Executions are claimed here.
     store: Store,
+    /// This process, as the owner of the executions it follows.
+    owner: String,
     /// Work for the supervisor.
     commands: mpsc::UnboundedSender<Command>,
     /// The supervisor, so that a stop can wait for it.
@@ -116,7 +126,9 @@ impl KubernetesExecutor {
     ) -> Result<Self, KubeError> {
         access::check(&client, &settings.namespace).await?;
         let namespace = settings.namespace.clone();
+        let owner = uuid::Uuid::new_v4().to_string();
         let ctx = Arc::new(Context {
+            owner: owner.clone(),
             jobs: Api::namespaced(client.clone(), &namespace),
             pods: Api::namespaced(client.clone(), &namespace),
             secrets: Api::namespaced(client, &namespace),
@@ -136,7 +148,7 @@ impl KubernetesExecutor {
                 shutdown.cancel();
             }
         });
-        Ok(Self { store, commands, supervisor: Arc::new(tokio::sync::Mutex::new(Some(supervisor))) })
+        Ok(Self { store, owner, commands, supervisor: Arc::new(tokio::sync::Mutex::new(Some(supervisor))) })
     }
 
     /// Waits until the supervisor has stopped (after shutdown): lines read so far are stored.
@@ -155,7 +167,8 @@ impl KubernetesExecutor {
 impl Executor for KubernetesExecutor {
     async fn launch(&self, launch: Launch) -> Result<(), ExecutorError> {
         let name = job_name(&launch.service.name, &launch.execution_id);
-        if !self.store.claim_for_job(&launch.execution_id, &name).await? {
+        let lease = chrono::Duration::from_std(LEASE).expect("a short duration");
+        if !self.store.claim_for_job(&launch.execution_id, &name, &self.owner, lease).await? {
             return Ok(());
         }
         self.send(Command::Track(launch))

@@ -322,13 +322,15 @@ async fn a_job_watch_that_errors_is_resumed_and_the_adopted_execution_ends_with_
     let launch = test_launch();
     store.record_event("ek", &launch.event).await.unwrap();
     store.create_execution(crate::executor::environment::tests::new_execution(&launch, "ek")).await.unwrap();
-    assert!(store.claim_for_job("x1", JOB).await.unwrap());
+    // Claimed by a process that has since died: its lease has run out.
+    assert!(store.claim_for_job("x1", JOB, "dead-process", chrono::Duration::seconds(-1)).await.unwrap());
     store.set_job_uid("x1", "job-uid").await.unwrap();
     store.mark_running("x1").await.unwrap();
 
     let (client, mut api) = client();
     let bus: Arc<dyn crate::bus::Bus> = Arc::new(crate::bus::EmbeddedBus::new(store.db().clone()));
     let ctx = Arc::new(super::supervisor::Context {
+        owner: "this-process".into(),
         jobs: Api::namespaced(client.clone(), "k8x-jobs"),
         pods: Api::namespaced(client.clone(), "k8x-jobs"),
         secrets: Api::namespaced(client, "k8x-jobs"),

@@ -35,6 +35,10 @@ pub struct Model {
     pub reason: Option<String>,
     /// Somebody asked to cancel it; an executor that sees its Job go treats that as the cancel, not a failure.
     pub cancel_requested: bool,
+    /// The k8x process that follows it (Kubernetes executor), while its lease runs.
+    pub owner: Option<String>,
+    /// Until when `owner` holds it; renewed while the process lives, after that another may take over.
+    pub lease_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

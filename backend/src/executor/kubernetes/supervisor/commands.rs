@@ -153,6 +153,10 @@ impl Supervisor {
             }
             return;
         }
+        // Ending here already (its last log lines are being stored): the cancel comes too late.
+        if self.settled.contains(id) {
+            return;
+        }
         // Not followed here: delete its Job if it was created (whoever follows it sees the cancel recorded),
         // else it was never launched and simply ends.
         match self.ctx.store.execution(id).await {

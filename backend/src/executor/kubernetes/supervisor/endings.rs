@@ -1,9 +1,11 @@
 //! How executions end: a Job that ended (after its pods' last log lines), a Job that is gone, an image that
 //! will not come; and the executions taken over after a restart (adopted, or launched if they never were).
 
+use std::time::Duration;
+
 use k8s_openapi::api::batch::v1::Job;
 use model::views::ExecutionStatus;
-use tokio::task::JoinHandle;
+use tokio::{task::JoinHandle, time::Instant};
 
 use super::{pods_of, Supervisor, LOG_DRAIN, LOG_DRAIN_STOPPED};
 use crate::{
@@ -14,13 +16,38 @@ use crate::{
     store::Ending,
 };
 
+/// How often the leases of followed executions are renewed (well within [`super::super::LEASE`]).
+const RENEW_EVERY: Duration = Duration::from_secs(10);
+
+/// How often an execution another process follows is looked at again (taking it over is one cheap update
+/// that succeeds only once that process's lease has run out or it let go).
+const FOREIGN_RETRY: Duration = Duration::from_secs(5);
+
+/// The lease, as the store counts time.
+fn lease() -> chrono::Duration {
+    chrono::Duration::from_std(super::super::LEASE).expect("a short duration")
+}
+
 impl Supervisor {
-    /// Once a second: executions whose Job ended but whose pods had not, and image pull timeouts.
+    /// Once a second: executions whose Job ended but whose pods had not; the leases' heartbeat; executions
+    /// another process held that may be free now; image pull timeouts.
     pub(super) async fn on_tick(&mut self) {
         let waiting: Vec<String> =
             self.tracked.iter().filter(|(_, t)| t.ended_at.is_some()).map(|(id, _)| id.clone()).collect();
         for id in waiting {
             self.refresh(&id).await;
+        }
+        if self.renewed.elapsed() >= RENEW_EVERY {
+            self.renewed = Instant::now();
+            if let Err(err) = self.ctx.store.renew_leases(&self.ctx.owner, lease()).await {
+                tracing::error!(%err, "could not renew the leases of the executions this process follows");
+            }
+        }
+        let due: Vec<String> =
+            self.foreign.iter().filter(|(_, at)| Instant::now() >= **at).map(|(id, _)| id.clone()).collect();
+        for id in due {
+            self.foreign.remove(&id);
+            self.retry_foreign(&id).await;
         }
         self.check_pull_timeouts();
     }
@@ -65,7 +92,7 @@ impl Supervisor {
 
     /// Follows an execution this k8x did not launch: found in the store, not ended, run by Kubernetes.
     pub(super) async fn adopt(&mut self, id: &str) -> bool {
-        if self.settled.contains(id) {
+        if self.settled.contains(id) || self.foreign.get(id).is_some_and(|at| Instant::now() < *at) {
             return false;
         }
         let row = match self.ctx.store.execution(id).await {
@@ -82,6 +109,18 @@ impl Supervisor {
         if ExecutionStatus::parse(&row.status).is_finished() || row.executor != "kubernetes" || row.job_name.is_none() {
             self.settled.insert(id.to_owned());
             return false;
+        }
+        // Another live process follows it: look again once its lease could have run out.
+        match self.ctx.store.take_over(id, &self.ctx.owner, lease()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                self.foreign.insert(id.to_owned(), Instant::now() + FOREIGN_RETRY);
+                return false;
+            }
+            Err(err) => {
+                tracing::error!(%err, execution = %id, "could not take an execution over");
+                return false;
+            }
         }
         match stored_launch(&self.ctx.store, &row).await {
             Ok(launch) => {
@@ -118,20 +157,35 @@ impl Supervisor {
             }
         };
         for row in rows {
-            let Some(job_name) = row.job_name.clone() else { continue };
-            if self.jobs.contains_key(&job_name) || self.tracked.contains_key(&row.id) || !self.adopt(&row.id).await {
-                continue;
-            }
-            // Created once means never created again: a Job that was there and is gone ended (or was deleted).
-            if row.job_uid.is_none() && !row.cancel_requested {
-                tracing::info!(execution = %row.id, job = %job_name, "launching an execution a stop interrupted");
-                let launch = self.tracked[&row.id].recorder.launch().clone();
-                self.create(launch);
-            } else if row.job_uid.is_none() {
-                self.finish(&row.id, Ending::cancelled());
-            } else {
-                self.job_gone(&row.id, None).await;
-            }
+            self.take_orphan(row).await;
+        }
+    }
+
+    /// An unfinished execution whose Job is not in the cluster's listing: launched now if its Job was
+    /// never created, else ended (a Job created once is never created again).
+    async fn take_orphan(&mut self, row: crate::store::entities::execution::Model) {
+        let Some(job_name) = row.job_name.clone() else { return };
+        if self.jobs.contains_key(&job_name) || self.tracked.contains_key(&row.id) || !self.adopt(&row.id).await {
+            return;
+        }
+        if row.job_uid.is_none() && !row.cancel_requested {
+            tracing::info!(execution = %row.id, job = %job_name, "launching an execution a stop interrupted");
+            let launch = self.tracked[&row.id].recorder.launch().clone();
+            self.create(launch);
+        } else if row.job_uid.is_none() {
+            self.finish(&row.id, Ending::cancelled());
+        } else {
+            self.job_gone(&row.id, None).await;
+        }
+    }
+
+    /// Looks again at an execution another process followed: if that process died, this one takes over.
+    async fn retry_foreign(&mut self, id: &str) {
+        let Ok(Some(row)) = self.ctx.store.execution(id).await else { return };
+        match &row.job_name {
+            Some(name) if self.jobs.contains_key(name) => self.refresh(id).await,
+            Some(_) if self.orphans_checked => self.take_orphan(row).await,
+            _ => {}
         }
     }
 

@@ -76,6 +76,8 @@ enum Done {
 
 /// What the executor shares with its background tasks.
 pub struct Context {
+    /// This process, as the owner of the executions it follows.
+    pub owner: String,
     pub jobs: Api<Job>,
     pub pods: Api<Pod>,
     pub secrets: Api<Secret>,
@@ -115,6 +117,10 @@ pub struct Supervisor {
     tracked: HashMap<String, Tracked>,
     /// Executions known to be ended (or not k8x's to follow): their Jobs are not looked at again.
     settled: HashSet<String>,
+    /// Executions another live process follows, and when to try taking them over again.
+    foreign: HashMap<String, Instant>,
+    /// When the leases were last renewed.
+    renewed: Instant,
     jobs: HashMap<String, Job>,
     pods: HashMap<String, Pod>,
     /// Names listed since a watcher's (re)list began; what is missing from a finished relist is gone.
@@ -141,6 +147,8 @@ impl Supervisor {
             ctx,
             tracked: HashMap::new(),
             settled: HashSet::new(),
+            foreign: HashMap::new(),
+            renewed: Instant::now(),
             jobs: HashMap::new(),
             pods: HashMap::new(),
             relisting_jobs: None,
@@ -190,6 +198,10 @@ impl Supervisor {
         }
         self.finishers.close();
         self.finishers.wait().await;
+        // A clean stop: other processes (or the next start) may take over at once.
+        if let Err(err) = self.ctx.store.release_leases(&self.ctx.owner).await {
+            tracing::warn!(%err, "could not release the executions this process followed");
+        }
     }
 
     async fn on_job(&mut self, event: Result<watcher::Event<Job>, watcher::Error>) {
