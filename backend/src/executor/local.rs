@@ -78,6 +78,10 @@ impl Executor for LocalExecutor {
         self.running.lock().expect("not poisoned").insert(launch.execution_id.clone(), cancel.clone());
         if !self.store.claim_execution(&launch.execution_id).await? {
             self.running.lock().expect("not poisoned").remove(&launch.execution_id);
+            // Cancelled between its creation and this claim: it ends here, announced as usual.
+            if cancel.is_cancelled() {
+                super::stored::end_unstarted(&self.store, &self.bus, &launch.execution_id, Ending::cancelled()).await?;
+            }
             return Ok(());
         }
         let recorder = Recorder::start(self.store.clone(), self.bus.clone(), launch.clone());

@@ -154,16 +154,33 @@ impl Store {
         Ok(result.rows_affected == 1)
     }
 
-    /// Renews the leases of every unfinished execution `owner` holds (its heartbeat).
-    pub async fn renew_leases(&self, owner: &str, lease: Duration) -> Result<u64> {
+    /// Renews the leases `owner` holds on the executions `ids` (its heartbeat); returns those it still holds
+    /// (one another process took over after a missed renewal is not among them).
+    pub async fn renew_leases(&self, owner: &str, ids: &[String], lease: Duration) -> Result<Vec<String>> {
         use execution::Column as C;
-        let result = execution::Entity::update_many()
-            .col_expr(C::LeaseUntil, Expr::value(Utc::now() + lease))
-            .filter(C::Owner.eq(owner))
-            .filter(C::Status.is_in([ExecutionStatus::Queued.as_str(), ExecutionStatus::Running.as_str()]))
-            .exec(&self.db)
-            .await?;
-        Ok(result.rows_affected)
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut held = Vec::new();
+        // In slices, so that a process following many executions stays within every database's limits.
+        for chunk in ids.chunks(500) {
+            execution::Entity::update_many()
+                .col_expr(C::LeaseUntil, Expr::value(Utc::now() + lease))
+                .filter(C::Owner.eq(owner))
+                .filter(C::Id.is_in(chunk.iter().map(String::as_str)))
+                .exec(&self.db)
+                .await?;
+            let rows = execution::Entity::find()
+                .select_only()
+                .column(C::Id)
+                .filter(C::Owner.eq(owner))
+                .filter(C::Id.is_in(chunk.iter().map(String::as_str)))
+                .into_tuple::<String>()
+                .all(&self.db)
+                .await?;
+            held.extend(rows);
+        }
+        Ok(held)
     }
 
     /// Lets go of every execution `owner` holds (a clean stop): another process may take them over at once.
@@ -353,9 +370,11 @@ mod tests {
         assert!(!store.take_over("x", "b", Duration::seconds(30)).await.unwrap(), "a holds it");
         assert!(store.take_over("x", "a", Duration::seconds(30)).await.unwrap(), "its own");
         // a stops renewing (it died): its lease runs out and b takes over.
-        assert_eq!(store.renew_leases("a", Duration::seconds(-1)).await.unwrap(), 1);
+        let ids = ["x".to_owned()];
+        assert_eq!(store.renew_leases("a", &ids, Duration::seconds(-1)).await.unwrap(), ids);
         assert!(store.take_over("x", "b", Duration::seconds(30)).await.unwrap());
         assert!(!store.take_over("x", "a", Duration::seconds(30)).await.unwrap(), "now b holds it");
+        assert!(store.renew_leases("a", &ids, Duration::seconds(30)).await.unwrap().is_empty(), "a learns it lost it");
         // b stops cleanly: anyone may take it at once.
         store.release_leases("b").await.unwrap();
         assert!(store.take_over("x", "c", Duration::seconds(30)).await.unwrap());

@@ -15,8 +15,15 @@ use serde_json::json;
 
 use super::{objects::Objects, retry};
 
-/// Creates (or finds) everything; an error is final and says what Kubernetes refused.
-pub async fn ensure(jobs: &Api<Job>, secrets: &Api<Secret>, objects: &Objects) -> Result<Job, String> {
+/// Creates (or finds) everything; an error is final and says what Kubernetes refused. `created` hears of
+/// the Job as soon as it exists, before its Secrets are given to it, so that the Job's existence is recorded
+/// at once.
+pub async fn ensure(
+    jobs: &Api<Job>,
+    secrets: &Api<Secret>,
+    objects: &Objects,
+    created: impl FnOnce(&Job),
+) -> Result<Job, String> {
     let post = PostParams::default();
     for secret in &objects.secrets {
         match retry::call("create a Secret", || secrets.create(&post, secret)).await {
@@ -34,6 +41,7 @@ pub async fn ensure(jobs: &Api<Job>, secrets: &Api<Secret>, objects: &Objects) -
         }
         Err(err) => return Err(retry::explain("create the Job", &err)),
     };
+    created(&job);
     // The Job runs whatever happens next: a Secret that cannot be given to it is reported, not fatal.
     if let Err(why) = own(secrets, objects, &job).await {
         tracing::warn!(job = %name, %why, "the execution's Secret outlives its Job");

@@ -171,7 +171,7 @@ impl Executor for KubernetesExecutor {
         if !self.store.claim_for_job(&launch.execution_id, &name, &self.owner, lease).await? {
             return Ok(());
         }
-        self.send(Command::Track(launch))
+        self.send(Command::Track(Box::new(launch)))
     }
 
     async fn cancel(&self, execution_id: &str) -> Result<(), ExecutorError> {

@@ -68,7 +68,7 @@ fn launching() -> (Mock, tokio::task::JoinHandle<Result<Job, String>>) {
     let objects = objects(&test_launch(), &settings());
     let jobs: Api<Job> = Api::namespaced(client.clone(), "k8x-jobs");
     let secrets: Api<Secret> = Api::namespaced(client, "k8x-jobs");
-    (api, tokio::spawn(async move { launch::ensure(&jobs, &secrets, &objects).await }))
+    (api, tokio::spawn(async move { launch::ensure(&jobs, &secrets, &objects, |_| {}).await }))
 }
 const SECRETS: &str = "/api/v1/namespaces/k8x-jobs/secrets";
 const JOBS: &str = "/apis/batch/v1/namespaces/k8x-jobs/jobs";

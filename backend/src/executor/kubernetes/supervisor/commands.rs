@@ -22,8 +22,10 @@ impl Supervisor {
     pub(super) async fn on_command(&mut self, command: Command) {
         match command {
             Command::Track(launch) => {
+                let launch = *launch;
                 let id = launch.execution_id.clone();
-                if self.tracked.contains_key(&id) {
+                // Already followed, or already ended (a cancel that came before its launch).
+                if self.tracked.contains_key(&id) || self.settled.contains(&id) {
                     return;
                 }
                 let tracked = self.track(launch.clone());
@@ -40,10 +42,7 @@ impl Supervisor {
 
     pub(super) async fn on_done(&mut self, done: Done) {
         match done {
-            Done::Created { id, uid } => {
-                if let Err(err) = self.ctx.store.set_job_uid(&id, &uid).await {
-                    tracing::error!(%err, execution = %id, "could not record that a Job exists");
-                }
+            Done::Created { id } => {
                 let Some(tracked) = self.tracked.get_mut(&id) else { return };
                 tracked.created = true;
                 tracked.owned = true;
@@ -105,10 +104,25 @@ impl Supervisor {
         tokio::spawn(async move {
             let objects = objects(&launch, &ctx.settings);
             let id = launch.execution_id;
-            let _ = match launch::ensure(&ctx.jobs, &ctx.secrets, &objects).await {
-                Ok(job) => done.send(Done::Created { id, uid: job.uid().unwrap_or_default() }),
-                Err(why) => done.send(Done::LaunchFailed { id, why }),
+            // The uid is recorded right away, here: `Done` messages do not outlive a stop.
+            let record = |job: &Job| {
+                let (store, id, uid) = (ctx.store.clone(), id.clone(), job.uid().unwrap_or_default());
+                let done = done.clone();
+                tokio::spawn(async move {
+                    if let Err(err) = store.set_job_uid(&id, &uid).await {
+                        tracing::error!(%err, execution = %id, "could not record that a Job exists");
+                    }
+                    let _ = done.send(Done::Created { id });
+                })
             };
+            let mut recorded = None;
+            let created = launch::ensure(&ctx.jobs, &ctx.secrets, &objects, |job| recorded = Some(record(job))).await;
+            if let Some(recording) = recorded {
+                let _ = recording.await;
+            }
+            if let Err(why) = created {
+                let _ = done.send(Done::LaunchFailed { id, why });
+            }
         });
     }
 
@@ -163,6 +177,7 @@ impl Supervisor {
             Ok(Some(row)) if !ExecutionStatus::parse(&row.status).is_finished() => match (row.job_name, row.job_uid) {
                 (Some(job_name), Some(_)) => self.delete(id, &job_name),
                 _ => {
+                    self.settled.insert(id.to_owned());
                     if let Err(err) = end_unstarted(&self.ctx.store, &self.ctx.bus, id, Ending::cancelled()).await {
                         tracing::error!(%err, execution = %id, "could not record a cancel");
                     }

@@ -19,6 +19,10 @@ use crate::{
 /// How often the leases of followed executions are renewed (well within [`super::super::LEASE`]).
 const RENEW_EVERY: Duration = Duration::from_secs(10);
 
+/// How often executions that nobody follows (their process died, or a stop came between claim and Job) are
+/// looked for.
+const SCAN_EVERY: Duration = Duration::from_secs(30);
+
 /// How often an execution another process follows is looked at again (taking it over is one cheap update
 /// that succeeds only once that process's lease has run out or it let go).
 const FOREIGN_RETRY: Duration = Duration::from_secs(5);
@@ -39,9 +43,12 @@ impl Supervisor {
         }
         if self.renewed.elapsed() >= RENEW_EVERY {
             self.renewed = Instant::now();
-            if let Err(err) = self.ctx.store.renew_leases(&self.ctx.owner, lease()).await {
-                tracing::error!(%err, "could not renew the leases of the executions this process follows");
-            }
+            self.renew().await;
+        }
+        if self.scanned.elapsed() >= SCAN_EVERY && self.orphans_checked {
+            self.scanned = Instant::now();
+            self.check_orphans().await;
+            self.prune_settled();
         }
         let due: Vec<String> =
             self.foreign.iter().filter(|(_, at)| Instant::now() >= **at).map(|(id, _)| id.clone()).collect();
@@ -50,6 +57,37 @@ impl Supervisor {
             self.retry_foreign(&id).await;
         }
         self.check_pull_timeouts();
+    }
+
+    /// Renews the leases of the executions followed here, and stops following any that another process
+    /// took over meanwhile (this one was too slow to renew: it must not go on beside the other).
+    async fn renew(&mut self) {
+        let ids: Vec<String> = self.tracked.keys().cloned().collect();
+        let held = match self.ctx.store.renew_leases(&self.ctx.owner, &ids, lease()).await {
+            Ok(held) => held,
+            Err(err) => {
+                tracing::error!(%err, "could not renew the leases of the executions this process follows");
+                return;
+            }
+        };
+        for id in ids.iter().filter(|id| !held.contains(*id)) {
+            tracing::warn!(execution = %id, "another k8x process took this execution over; no longer following it");
+            if let Some(tracked) = self.tracked.remove(id) {
+                tracked.stop.cancel();
+                tokio::spawn(tracked.recorder.close());
+            }
+        }
+    }
+
+    /// Forgets ended executions whose Job and pods are gone: nothing will mention them again.
+    fn prune_settled(&mut self) {
+        let present: std::collections::HashSet<String> = self
+            .jobs
+            .values()
+            .filter_map(|job| super::execution_of(job))
+            .chain(self.pods.values().filter_map(|pod| super::execution_of(pod)))
+            .collect();
+        self.settled.retain(|id| present.contains(id));
     }
 
     /// Gives up executions whose image could not be pulled for longer than allowed.
@@ -119,6 +157,7 @@ impl Supervisor {
             }
             Err(err) => {
                 tracing::error!(%err, execution = %id, "could not take an execution over");
+                self.foreign.insert(id.to_owned(), Instant::now() + FOREIGN_RETRY);
                 return false;
             }
         }
@@ -128,6 +167,16 @@ impl Supervisor {
                 let mut tracked = self.track(launch);
                 tracked.running = ExecutionStatus::parse(&row.status) == ExecutionStatus::Running;
                 tracked.created = row.job_uid.is_some();
+                // Cancelled while nobody followed it: the cancel is carried out now.
+                if row.cancel_requested {
+                    tracked.stopping = Some(Ending::cancelled());
+                    if tracked.created {
+                        let job_name = tracked.job_name.clone();
+                        self.tracked.insert(id.to_owned(), tracked);
+                        self.delete(id, &job_name);
+                        return true;
+                    }
+                }
                 tracked.reason = row.reason.clone();
                 self.tracked.insert(id.to_owned(), tracked);
                 true
@@ -181,7 +230,15 @@ impl Supervisor {
 
     /// Looks again at an execution another process followed: if that process died, this one takes over.
     async fn retry_foreign(&mut self, id: &str) {
-        let Ok(Some(row)) = self.ctx.store.execution(id).await else { return };
+        let row = match self.ctx.store.execution(id).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return,
+            Err(err) => {
+                tracing::warn!(%err, execution = %id, "could not look at an execution another process followed");
+                self.foreign.insert(id.to_owned(), Instant::now() + FOREIGN_RETRY);
+                return;
+            }
+        };
         match &row.job_name {
             Some(name) if self.jobs.contains_key(name) => self.refresh(id).await,
             Some(_) if self.orphans_checked => self.take_orphan(row).await,

@@ -57,15 +57,15 @@ const POD_SETTLE: Duration = Duration::from_secs(10);
 /// What the executor asks of the supervisor.
 pub enum Command {
     /// A claimed execution: create its objects and follow it.
-    Track(Launch),
+    Track(Box<Launch>),
     /// Stop an execution (its cancel is recorded in the store).
     Cancel(String),
 }
 
 /// Results of background work.
 enum Done {
-    /// An execution's objects exist (created now, or found created before).
-    Created { id: String, uid: String },
+    /// An execution's Job exists (created now, or found created before); its uid is recorded.
+    Created { id: String },
     /// Creating the objects of an execution failed for good.
     LaunchFailed { id: String, why: String },
     /// k8x deleted an execution's Job (or it was gone already).
@@ -121,6 +121,8 @@ pub struct Supervisor {
     foreign: HashMap<String, Instant>,
     /// When the leases were last renewed.
     renewed: Instant,
+    /// When executions without a live owner were last looked for (and `settled` pruned).
+    scanned: Instant,
     jobs: HashMap<String, Job>,
     pods: HashMap<String, Pod>,
     /// Names listed since a watcher's (re)list began; what is missing from a finished relist is gone.
@@ -149,6 +151,7 @@ impl Supervisor {
             settled: HashSet::new(),
             foreign: HashMap::new(),
             renewed: Instant::now(),
+            scanned: Instant::now(),
             jobs: HashMap::new(),
             pods: HashMap::new(),
             relisting_jobs: None,
@@ -229,7 +232,6 @@ impl Supervisor {
                 self.jobs.remove(&job.name_any());
                 if let Some(id) = execution_of(&job) {
                     self.job_gone(&id, Some(&job)).await;
-                    self.settled.remove(&id);
                 }
             }
             watcher::Event::InitDone => {
@@ -239,7 +241,6 @@ impl Supervisor {
                     self.jobs.remove(&job.name_any());
                     if let Some(id) = execution_of(&job) {
                         self.job_gone(&id, Some(&job)).await;
-                        self.settled.remove(&id);
                     }
                 }
                 if !self.orphans_checked {
@@ -299,7 +300,16 @@ impl Supervisor {
         }
         let Some(tracked) = self.tracked.get_mut(id) else { return };
         let Some(job) = self.jobs.get(&tracked.job_name) else { return };
-        tracked.created = true;
+        if !tracked.created {
+            // Found in the cluster: record that it exists (if a stop came before that was recorded).
+            tracked.created = true;
+            let (store, id, uid) = (self.ctx.store.clone(), id.to_owned(), job.uid().unwrap_or_default());
+            tokio::spawn(async move {
+                if let Err(err) = store.set_job_uid(&id, &uid).await {
+                    tracing::error!(%err, execution = %id, "could not record that a Job exists");
+                }
+            });
+        }
         if !tracked.owned {
             tracked.owned = true;
             let launch = tracked.recorder.launch().clone();
@@ -324,12 +334,10 @@ impl Supervisor {
             return;
         }
         let seen = observe(job, &pods);
-        if seen.phase == Phase::Running || matches!(seen.phase, Phase::Ended(_)) {
-            if !tracked.running {
-                tracked.running = true;
-                if let Err(err) = self.ctx.store.mark_running(id).await {
-                    tracing::error!(%err, execution = %id, "could not record that an execution runs");
-                }
+        if (seen.phase == Phase::Running || matches!(seen.phase, Phase::Ended(_))) && !tracked.running {
+            tracked.running = true;
+            if let Err(err) = self.ctx.store.mark_running(id).await {
+                tracing::error!(%err, execution = %id, "could not record that an execution runs");
             }
         }
         if seen.reason != tracked.reason {
