@@ -301,14 +301,12 @@ impl Supervisor {
         let Some(tracked) = self.tracked.get_mut(id) else { return };
         let Some(job) = self.jobs.get(&tracked.job_name) else { return };
         if !tracked.created {
-            // Found in the cluster: record that it exists (if a stop came before that was recorded).
+            // Seen in the cluster: recorded before anything else about it, so an execution recorded as
+            // running always has its Job recorded as created.
             tracked.created = true;
-            let (store, id, uid) = (self.ctx.store.clone(), id.to_owned(), job.uid().unwrap_or_default());
-            tokio::spawn(async move {
-                if let Err(err) = store.set_job_uid(&id, &uid).await {
-                    tracing::error!(%err, execution = %id, "could not record that a Job exists");
-                }
-            });
+            if let Err(err) = self.ctx.store.set_job_uid(id, &job.uid().unwrap_or_default()).await {
+                tracing::error!(%err, execution = %id, "could not record that a Job exists");
+            }
         }
         if !tracked.owned {
             tracked.owned = true;
