@@ -436,3 +436,34 @@ async fn two_k8x_processes_on_one_database_follow_each_execution_once_and_take_o
     assert_eq!(second.log(&id).await, expected, "each line once, whichever process read it");
     assert_eq!(job_creations(&cluster).len(), 1);
 }
+
+#[tokio::test]
+async fn init_containers_log_first_and_every_retried_pod_is_kept_and_labelled() {
+    let cluster = cluster().await;
+    let dir = TempDir::new().unwrap();
+    let project = dir.path().join("project");
+    let job = "apiVersion: batch/v1\nkind: Job\nspec:\n  backoffLimit: 1\n  template:\n    spec:\n      initContainers:\n        - name: prepare\n          image: bash\n          command: [\"bash\", \"-c\", \"echo preparing\"]\n      containers:\n        - name: main\n          image: bash\n          command: [\"bash\", \"-c\", \"echo working; exit 2\"]\n      restartPolicy: Never\n";
+    crate::helpers::service(
+        &project,
+        "retried",
+        r#"{"name": "retried", "type": "k8x_job", "trigger_events": ["t.retried"]}"#,
+        "unused",
+        &[("deployment.yaml", job)],
+    );
+    let setup = Setup { kube: Some(cluster.kube.clone()), project_dir: Some(project), ..Setup::default() };
+    let app = spawn(setup, dir).await;
+    app.post_event("k-retried", "t.retried", json!({})).await;
+    let run = &app.executions_of("k-retried", 1).await[0];
+    assert_eq!(
+        (run.status.as_str(), run.exit_code, run.reason.as_deref()),
+        ("failed", Some(2), Some("BackoffLimitExceeded"))
+    );
+    let log = app.log(&run.id).await;
+    let attempt = log.iter().position(|l| l.starts_with("attempt 2: pod `")).unwrap_or_else(|| panic!("{log:?}"));
+    let (first, second) = log.split_at(attempt);
+    for lines in [first, second] {
+        let prepared = lines.iter().position(|l| l == "[prepare] preparing");
+        let worked = lines.iter().position(|l| l == "[main] working");
+        assert!(prepared.is_some() && prepared < worked, "each attempt: the init container's log first: {log:?}");
+    }
+}

@@ -34,11 +34,22 @@ pub struct Follower {
     pub sink: LogSink,
     /// Cancelled when k8x stops or the execution is given up.
     pub stop: CancellationToken,
+    /// Followers to wait for before reading (a pod's init containers, whose logs come first).
+    pub after: Vec<CancellationToken>,
+    /// Cancelled once this follower has stored its last line (or given up).
+    pub done: CancellationToken,
 }
 
 impl Follower {
     /// Reads until the container has ended and its last line is stored (or the pod is gone).
     pub async fn run(self) {
+        let _done = self.done.clone().drop_guard();
+        for earlier in &self.after {
+            tokio::select! {
+                _ = self.stop.cancelled() => return,
+                _ = earlier.cancelled() => {}
+            }
+        }
         let source = format!("{}/{}", self.pod, self.container);
         let mut cursor = match self.store.log_position(&self.execution_id, &source).await {
             Ok(position) => Cursor::at(position),

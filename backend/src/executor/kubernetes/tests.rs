@@ -243,6 +243,8 @@ async fn a_broken_log_stream_resumes_without_losing_or_repeating_lines() {
         prefix: String::new(),
         sink,
         stop: CancellationToken::new(),
+        after: Vec::new(),
+        done: CancellationToken::new(),
     };
     let followed = tokio::spawn(follower.run());
     let pod = |state: Value| {

@@ -85,6 +85,7 @@ impl Supervisor {
             job_name,
             recorder,
             followers: HashMap::new(),
+            init_done: HashMap::new(),
             stop: self.shutdown.child_token(),
             reason: None,
             running: false,

@@ -214,7 +214,10 @@ impl Supervisor {
     /// never created, else ended (a Job created once is never created again).
     async fn take_orphan(&mut self, row: crate::store::entities::execution::Model) {
         let Some(job_name) = row.job_name.clone() else { return };
-        if self.jobs.contains_key(&job_name) || self.tracked.contains_key(&row.id) || !self.adopt(&row.id).await {
+        // Claimed by this process: its launch is on the way here (or done), not an orphan.
+        let ours = row.owner.as_deref() == Some(self.ctx.owner.as_str());
+        if ours || self.jobs.contains_key(&job_name) || self.tracked.contains_key(&row.id) || !self.adopt(&row.id).await
+        {
             return;
         }
         if row.job_uid.is_none() && !row.cancel_requested {

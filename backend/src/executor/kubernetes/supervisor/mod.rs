@@ -92,6 +92,9 @@ struct Tracked {
     recorder: Recorder,
     /// A follower per `pod/container` whose log is being read.
     followers: HashMap<String, JoinHandle<()>>,
+    /// Per pod, a token per init container follower, cancelled when it has stored its last line: the
+    /// containers' followers wait for them, so init containers' logs come first.
+    init_done: HashMap<String, Vec<CancellationToken>>,
     /// Ends the followers when the execution is given up or k8x stops.
     stop: CancellationToken,
     /// What the execution page says it waits on.
@@ -373,23 +376,40 @@ impl Supervisor {
 
 /// Starts a follower for every container of `pod` that has started and is not followed yet.
 fn follow_started_containers(ctx: &Arc<Context>, id: &str, tracked: &mut Tracked, pod: &Pod) {
+    let pod_name = pod.name_any();
+    let init: Vec<String> = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.init_containers.as_ref())
+        .into_iter()
+        .flatten()
+        .map(|c| c.name.clone())
+        .collect();
     let statuses: Vec<_> = container_statuses(pod).collect();
     let several = statuses.len() > 1;
     for status in statuses {
         let started = status.state.as_ref().is_some_and(|s| s.running.is_some() || s.terminated.is_some());
-        let key = format!("{}/{}", pod.name_any(), status.name);
+        let key = format!("{pod_name}/{}", status.name);
         if !started || tracked.followers.contains_key(&key) {
             continue;
+        }
+        let done = CancellationToken::new();
+        let is_init = init.contains(&status.name);
+        let after = if is_init { Vec::new() } else { tracked.init_done.get(&pod_name).cloned().unwrap_or_default() };
+        if is_init {
+            tracked.init_done.entry(pod_name.clone()).or_default().push(done.clone());
         }
         let follower = Follower {
             pods: ctx.pods.clone(),
             store: ctx.store.clone(),
             execution_id: id.to_owned(),
-            pod: pod.name_any(),
+            pod: pod_name.clone(),
             container: status.name.clone(),
             prefix: if several { format!("[{}] ", status.name) } else { String::new() },
             sink: tracked.recorder.sink(),
             stop: tracked.stop.clone(),
+            after,
+            done,
         };
         tracked.followers.insert(key, tokio::spawn(follower.run()));
     }
