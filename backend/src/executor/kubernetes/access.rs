@@ -53,3 +53,36 @@ pub async fn check(client: &Client, namespace: &str) -> Result<(), KubeError> {
         Err(KubeError::Forbidden { namespace: namespace.to_owned(), missing })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::rbac::v1::Role;
+    use serde::Deserialize;
+
+    use super::NEEDED;
+
+    #[test]
+    fn the_rbac_manifest_grants_every_permission_the_start_up_check_asks_for() {
+        let manifest = include_str!("../../../../deploy/kubernetes/rbac.yaml");
+        let role = serde_yaml_ng::Deserializer::from_str(manifest)
+            .map(serde_yaml_ng::Value::deserialize)
+            .map(Result::unwrap)
+            .find(|doc| doc["kind"] == "Role")
+            .map(|doc| serde_yaml_ng::from_value::<Role>(doc).unwrap())
+            .expect("the manifest has a Role");
+        assert_eq!(role.metadata.namespace.as_deref(), Some("k8x-jobs"));
+        let rules = role.rules.unwrap_or_default();
+        for (group, resource, subresource, verbs) in NEEDED {
+            let name =
+                if subresource.is_empty() { (*resource).to_owned() } else { format!("{resource}/{subresource}") };
+            for verb in *verbs {
+                let granted = rules.iter().any(|rule| {
+                    rule.api_groups.iter().flatten().any(|g| g == group)
+                        && rule.resources.iter().flatten().any(|r| *r == name)
+                        && rule.verbs.iter().any(|v| v == verb)
+                });
+                assert!(granted, "deploy/kubernetes/rbac.yaml does not grant `{verb} {name}`");
+            }
+        }
+    }
+}
