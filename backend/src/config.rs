@@ -47,6 +47,10 @@ pub struct Config {
     pub max_event_bytes: usize,
     /// The Kubernetes executor's settings.
     pub kube: KubeConfig,
+    /// The key (base64 of 32 bytes) that seals service secrets in the database; unset means the key file
+    /// `secret.key` in `data_dir`, generated on first start. Redacted in logs.
+    #[serde(serialize_with = "serialize_secret", default)]
+    pub secret_key: Option<SecretString>,
 }
 
 /// How the Kubernetes executor reaches its cluster and shapes its Jobs (`K8X_KUBE__NAMESPACE`, or
@@ -97,6 +101,7 @@ impl Default for Config {
             site_root: PathBuf::from("target/site"),
             max_event_bytes: 1024 * 1024,
             kube: KubeConfig::default(),
+            secret_key: None,
         }
     }
 }

@@ -18,7 +18,8 @@
 //! - [`executor`]: what a container sees ([`executor::environment`]), the local and Kubernetes executors, the
 //!   recorder.
 //! - [`catalog`]: service directories read, checked and stored.
-//! - [`store`]: sea-orm entities and queries.
+//! - [`store`]: sea-orm entities and queries; service secrets sealed at rest ([`store::cipher`]).
+//! - [`secrets`]: the key that seals them (`K8X_SECRET_KEY` or a key file) and the start-up check.
 //! - [`views`]: store rows as the UI's view types.
 //! - [`web`]: the non-UI HTTP routes (health, run form, executions, log stream).
 //! - [`api_error`]: the one error type of the HTTP API, shared by ingest and web.
@@ -35,6 +36,7 @@ pub mod dispatcher;
 pub mod executor;
 pub mod ids;
 pub mod ingest;
+pub mod secrets;
 pub mod state;
 pub mod store;
 pub mod views;

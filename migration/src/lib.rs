@@ -8,11 +8,13 @@
 //!   executions and their log lines.
 //! - `m20261127_000001_kubernetes`: executor, Job name, reason and cancel request of an execution; the pod
 //!   container and runtime timestamp of each log line (resuming a broken log stream).
+//! - `m20261127_000002_settings`: named values k8x keeps about itself (the secret-key check).
 
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_initial;
 mod m20261127_000001_kubernetes;
+mod m20261127_000002_settings;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -20,6 +22,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_initial::Migration), Box::new(m20261127_000001_kubernetes::Migration)]
+        vec![
+            Box::new(m20261126_000001_initial::Migration),
+            Box::new(m20261127_000001_kubernetes::Migration),
+            Box::new(m20261127_000002_settings::Migration),
+        ]
     }
 }

@@ -64,6 +64,8 @@ impl Application {
     /// Wires everything up and binds `config.listen`.
     pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Result<Self> {
         let store = Store::connect(&config.database_url()).await.context("opening the database")?;
+        let cipher = backend::secrets::unlock(&config, &store).await?;
+        let store = store.with_cipher(cipher);
         let bus: Arc<dyn Bus> = match &config.kafka_brokers {
             Some(brokers) => Arc::new(KafkaBus::new(brokers, &config.kafka_topic).context("connecting to Kafka")?),
             None => Arc::new(EmbeddedBus::new(store.db().clone())),

@@ -2,17 +2,20 @@
 //!
 //! One file per table family adds its queries to [`Store`]; callers never build SQL themselves.
 
+pub mod cipher;
 pub mod entities;
 mod events;
 mod executions;
 mod logs;
 mod services;
+mod settings;
 
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
+pub use cipher::{CipherError, SecretCipher};
 pub use executions::{Ending, ExecutionFilter, NewExecution};
 pub use logs::{LogCursor, NewLogLine};
 
@@ -25,6 +28,8 @@ pub enum StoreError {
     DataDir { path: String, source: std::io::Error },
     #[error("stored {what} is corrupt: {detail}")]
     Corrupt { what: &'static str, detail: String },
+    #[error("the secrets of service `{service}` cannot be read: {source}")]
+    Sealed { service: String, source: CipherError },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -33,6 +38,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Seals service secrets before they are written and opens them when read. Without one (tests of other
+    /// parts), secrets are stored as given.
+    cipher: Option<SecretCipher>,
 }
 
 impl Store {
@@ -54,7 +62,12 @@ impl Store {
         }
         let db = Database::connect(options).await?;
         Migrator::up(&db, None).await?;
-        Ok(Self { db })
+        Ok(Self { db, cipher: None })
+    }
+
+    /// The same store, sealing secrets with `cipher` from now on.
+    pub fn with_cipher(self, cipher: SecretCipher) -> Self {
+        Self { cipher: Some(cipher), ..self }
     }
 
     /// The connection, for the embedded bus which keeps its own tables.

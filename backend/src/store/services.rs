@@ -2,12 +2,15 @@
 
 use sea_orm::{sea_query::OnConflict, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::{entities::service, Result, Store};
+use super::{entities::service, CipherError, Result, SecretCipher, Store, StoreError};
 
 impl Store {
-    /// Inserts or replaces a service by name.
-    pub async fn upsert_service(&self, model: service::Model) -> Result<()> {
+    /// Inserts or replaces a service by name; its secrets are sealed on the way.
+    pub async fn upsert_service(&self, mut model: service::Model) -> Result<()> {
         use service::Column as C;
+        if let (Some(cipher), Some(secrets)) = (&self.cipher, &model.secrets) {
+            model.secrets = Some(cipher.seal(secrets));
+        }
         let active: service::ActiveModel = model.into();
         service::Entity::insert(active)
             .on_conflict(
@@ -44,13 +47,33 @@ impl Store {
         Ok(result.rows_affected)
     }
 
-    /// Every service, by name.
+    /// Every service, by name, secrets opened.
     pub async fn services(&self) -> Result<Vec<service::Model>> {
-        Ok(service::Entity::find().order_by_asc(service::Column::Name).all(&self.db).await?)
+        let rows = service::Entity::find().order_by_asc(service::Column::Name).all(&self.db).await?;
+        rows.into_iter().map(|row| self.opened(row)).collect()
     }
 
-    /// One service by name.
+    /// One service by name, secrets opened.
     pub async fn service(&self, name: &str) -> Result<Option<service::Model>> {
-        Ok(service::Entity::find_by_id(name.to_owned()).one(&self.db).await?)
+        let row = service::Entity::find_by_id(name.to_owned()).one(&self.db).await?;
+        row.map(|row| self.opened(row)).transpose()
+    }
+
+    /// Whether any stored service has sealed secrets (then a key is needed to run them).
+    pub async fn has_sealed_secrets(&self) -> Result<bool> {
+        let rows = service::Entity::find().filter(service::Column::Secrets.like("v1:%")).all(&self.db).await?;
+        Ok(!rows.is_empty())
+    }
+
+    /// `row` with its secrets opened. Secrets stored before encryption existed are read as they are (and
+    /// sealed the next time the service is loaded).
+    fn opened(&self, mut row: service::Model) -> Result<service::Model> {
+        let Some(secrets) = row.secrets.as_deref().filter(|s| SecretCipher::is_sealed(s)) else { return Ok(row) };
+        let opened = match &self.cipher {
+            Some(cipher) => cipher.open(secrets),
+            None => Err(CipherError::WrongKey),
+        };
+        row.secrets = Some(opened.map_err(|source| StoreError::Sealed { service: row.name.clone(), source })?);
+        Ok(row)
     }
 }

@@ -54,11 +54,20 @@ pub struct Setup {
     /// Another project than the fixture project.
     pub project_dir: Option<std::path::PathBuf>,
     pub max_event_bytes: usize,
+    /// `K8X_SECRET_KEY` (else a key file in the data directory).
+    pub secret_key: Option<String>,
 }
 
 impl Default for Setup {
     fn default() -> Self {
-        Self { db: Db::Sqlite, kafka_brokers: None, kube: None, project_dir: None, max_event_bytes: 64 * 1024 }
+        Self {
+            db: Db::Sqlite,
+            kafka_brokers: None,
+            kube: None,
+            project_dir: None,
+            max_event_bytes: 64 * 1024,
+            secret_key: None,
+        }
     }
 }
 
@@ -85,6 +94,7 @@ pub fn config(setup: Setup, dir: &Path) -> Config {
             backend::config::ExecutorKind::Local
         },
         kube: setup.kube.unwrap_or_default(),
+        secret_key: setup.secret_key.map(SecretString::from),
         ..Config::default()
     }
 }

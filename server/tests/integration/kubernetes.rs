@@ -414,10 +414,13 @@ async fn two_k8x_processes_on_one_database_follow_each_execution_once_and_take_o
     let cluster = cluster().await;
     let shared = TempDir::new().unwrap();
     let db = format!("sqlite://{}?mode=rwc", shared.path().join("k8x.db").display());
+    // Processes sharing a database share its secret key.
+    let key = backend::store::SecretCipher::generate_key();
     let start = |dir: TempDir| {
         let setup = Setup {
             kube: Some(cluster.kube.clone()),
             db: crate::helpers::Db::Url(db.clone()),
+            secret_key: Some(key.clone()),
             max_event_bytes: 1024 * 1024,
             ..Setup::default()
         };

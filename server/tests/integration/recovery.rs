@@ -56,3 +56,28 @@ async fn a_corrupt_record_on_the_bus_is_skipped_and_does_not_block_later_events(
     let runs = app.executions_of("after-corrupt", 1).await;
     assert_eq!(runs[0].status, "succeeded");
 }
+
+#[tokio::test]
+async fn secrets_are_sealed_at_rest_and_a_start_with_another_key_is_refused() {
+    use sea_orm::EntityTrait;
+
+    let app = spawn_app().await;
+    // The fixture service `quick` has the secret TOKEN=sup3r-s3cret; it still reaches the container.
+    app.post_event("sealed", "t.quick", serde_json::json!({})).await;
+    assert_eq!(app.executions_of("sealed", 1).await[0].status, "succeeded");
+    let rows = backend::store::entities::service::Entity::find().all(app.state.store.db()).await.unwrap();
+    let quick = rows.iter().find(|r| r.name == "quick").unwrap();
+    assert!(!quick.secrets.as_deref().unwrap().contains("sup3r-s3cret"), "stored in plain text");
+    let dir = app.stop().await;
+
+    let setup =
+        crate::helpers::Setup { secret_key: Some(backend::store::SecretCipher::generate_key()), ..Default::default() };
+    let config = crate::helpers::config(setup, dir.path());
+    let err = server::Application::build(config, tokio_util::sync::CancellationToken::new()).await.err().unwrap();
+    assert!(format!("{err:#}").contains("the secret key does not open the secrets stored in this database"), "{err:#}");
+    // With its own key file it starts again.
+    let app = spawn_app_with(Db::Sqlite, dir).await;
+    app.post_event("sealed-2", "t.quick", serde_json::json!({})).await;
+    let run = &app.executions_of("sealed-2", 1).await[0];
+    assert!(app.log(&run.id).await.contains(&"token=***".to_owned()));
+}

@@ -6,3 +6,4 @@ pub mod event;
 pub mod execution;
 pub mod log_line;
 pub mod service;
+pub mod setting;
