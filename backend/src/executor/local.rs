@@ -30,6 +30,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
     environment::{job_name, prepare_job, Payload, Placement, EVENT_FILE, PARAMS_FILE},
+    mask::MAX_READ_BYTES,
     recorder::LogSink,
     Executor, ExecutorError, Launch, Recorder,
 };
@@ -37,9 +38,6 @@ use crate::{
     bus::Bus,
     store::{Ending, Store},
 };
-
-/// The longest line kept whole; longer output is cut there.
-const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// Runs executions as host processes.
 #[derive(Clone)]
@@ -318,7 +316,7 @@ async fn read_lines(stream: impl AsyncRead + Unpin, name: &'static str, prefix: 
                 while matches!(buf.last(), Some(b'\n' | b'\r')) {
                     buf.pop();
                 }
-                buf.truncate(MAX_LINE_BYTES);
+                buf.truncate(MAX_READ_BYTES);
                 sink.line(name, format!("{prefix}{}", String::from_utf8_lossy(&buf))).await;
             }
             Err(err) => {

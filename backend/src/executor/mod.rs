@@ -11,6 +11,7 @@
 pub mod environment;
 pub mod kubernetes;
 mod local;
+mod mask;
 mod recorder;
 pub mod stored;
 

@@ -11,7 +11,7 @@ use cloudevents::{AttributesReader, EventBuilder, EventBuilderV10};
 use serde_json::json;
 use tokio::{sync::mpsc, task::JoinHandle};
 
-use super::{environment::correlation_id, Launch};
+use super::{environment::correlation_id, mask::Masker, Launch};
 use crate::{
     bus::Bus,
     store::{Ending, LogCursor, NewLogLine, Store, StoreError},
@@ -21,8 +21,6 @@ use crate::{
 const BATCH: usize = 400;
 /// How long the writer gathers lines before a write, trading a little latency for far fewer writes.
 const GATHER: Duration = Duration::from_millis(40);
-/// Secret values shorter than this are not masked: masking "1" would garble every log.
-const MIN_MASKED_LEN: usize = 4;
 
 /// One captured line on its way to the store.
 struct Captured {
@@ -35,8 +33,8 @@ struct Captured {
 #[derive(Clone)]
 pub struct LogSink {
     lines: mpsc::Sender<Captured>,
-    /// Secret values replaced by `***` before a line is stored.
-    masks: Arc<Vec<String>>,
+    /// Secret values replaced by `***` before a line is stored (and cut).
+    masker: Arc<Masker>,
 }
 
 impl LogSink {
@@ -50,12 +48,8 @@ impl LogSink {
         self.send(stream, text.into(), Some(at)).await;
     }
 
-    async fn send(&self, stream: &'static str, mut text: String, source: Option<LogCursor>) {
-        for secret in self.masks.iter() {
-            if text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), "***");
-            }
-        }
+    async fn send(&self, stream: &'static str, text: String, source: Option<LogCursor>) {
+        let text = self.masker.mask(&text);
         // The writer only stops after every sink is dropped, so this cannot fail while we hold one.
         let _ = self.lines.send(Captured { stream, text, source }).await;
     }
@@ -74,12 +68,9 @@ impl Recorder {
     /// Starts the log writer for `launch`.
     pub fn start(store: Store, bus: Arc<dyn Bus>, launch: Launch) -> Self {
         let (tx, rx) = mpsc::channel(4 * BATCH);
-        let mut masks: Vec<String> =
-            launch.service.secrets.values().filter(|v| v.len() >= MIN_MASKED_LEN).cloned().collect();
-        // Longest first, so a secret that contains another is masked whole.
-        masks.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        let masker = Arc::new(Masker::new(launch.service.secrets.values()));
         let writer = tokio::spawn(write_lines(store.clone(), launch.execution_id.clone(), rx));
-        Self { store, bus, launch, sink: Some(LogSink { lines: tx, masks: Arc::new(masks) }), writer }
+        Self { store, bus, launch, sink: Some(LogSink { lines: tx, masker }), writer }
     }
 
     /// A sink for the execution's output.

@@ -15,12 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::{observe::container_statuses, retry};
 use crate::{
-    executor::LogSink,
+    executor::{mask::MAX_READ_BYTES, LogSink},
     store::{LogCursor, Store},
 };
-
-/// The longest line kept whole; longer output is cut there.
-const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// One container's log on its way to the store.
 pub struct Follower {
@@ -130,7 +127,7 @@ impl Follower {
             while matches!(buf.last(), Some(b'\n' | b'\r')) {
                 buf.pop();
             }
-            buf.truncate(MAX_LINE_BYTES);
+            buf.truncate(MAX_READ_BYTES);
             let line = String::from_utf8_lossy(&buf);
             let (at, text) = split_timestamp(&line);
             if cursor.accept(&at) {
