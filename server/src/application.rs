@@ -194,5 +194,9 @@ fn router(state: &AppState, address: SocketAddr) -> Router {
         .with_state(leptos_options);
     // Sessions are wired from the start; login (a later issue) stores them in the database and requires them.
     let sessions = SessionManagerLayer::new(MemoryStore::default()).with_same_site(SameSite::Lax).with_secure(false);
-    backend::web::router(state).with_state(state.clone()).merge(ui).layer(sessions)
+    backend::web::router(state)
+        .with_state(state.clone())
+        .merge(ui)
+        .layer(sessions)
+        .layer(axum::middleware::from_fn(backend::web::browser::guard))
 }

@@ -2,6 +2,7 @@
 //! the log stream and download.
 //! Each file owns its routes; [`router`] merges them with ingest's.
 
+pub mod browser;
 mod executions;
 mod health;
 mod logs;

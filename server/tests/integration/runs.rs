@@ -81,3 +81,34 @@ async fn a_run_request_for_a_service_that_cannot_be_run_by_hand_runs_nothing() {
     app.dispatched_all().await;
     assert!(app.state.store.executions(Some("auto_only"), 10).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_cross_site_form_post_is_refused_and_starts_nothing() {
+    let app = spawn_app().await;
+    let run = |headers: &[(&str, &str)]| {
+        let mut request = app.client.post(app.url("/services/quick/run")).multipart(Form::new());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    let host = app.base.trim_start_matches("http://").to_owned();
+    for refused in [
+        vec![("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")],
+        vec![("origin", "https://evil.example")],
+        vec![("origin", "null")],
+    ] {
+        let response = run(&refused).await.unwrap();
+        assert_eq!(response.status(), 403, "{refused:?}");
+        assert_eq!(response.headers()["x-frame-options"], "DENY");
+    }
+    assert!(app.state.store.executions(Some("quick"), 10).await.unwrap().is_empty(), "a refused post started a run");
+    // The same form from k8x's own page, and a script without a browser, are fine.
+    let own_origin = format!("http://{host}");
+    let response = run(&[("origin", own_origin.as_str()), ("sec-fetch-site", "same-origin")]).await.unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(run(&[]).await.unwrap().status(), 303);
+    let page = app.client.get(app.url("/services")).send().await.unwrap();
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+}
