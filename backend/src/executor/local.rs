@@ -112,9 +112,6 @@ impl Executor for LocalExecutor {
     }
 }
 
-/// How an execution (or one step of it) ended.
-type Outcome = Ending;
-
 /// What stops a running execution early.
 #[derive(Clone, Copy)]
 struct Stop<'a> {
@@ -127,7 +124,7 @@ struct Stop<'a> {
 /// Runs the pod of the prepared Job as Kubernetes would: each init container in turn, each to success, then
 /// all containers side by side, within `activeDeadlineSeconds`. The working directory is shared by all, like
 /// an `emptyDir` volume.
-async fn run_pod(launch: &Launch, work: &Path, sink: &LogSink, stop: Stop<'_>) -> Outcome {
+async fn run_pod(launch: &Launch, work: &Path, sink: &LogSink, stop: Stop<'_>) -> Ending {
     let payload = Payload::of(launch);
     let files = work.join(".k8x");
     let placement = Placement {
@@ -208,7 +205,7 @@ struct Step<'a> {
 
 impl Step<'_> {
     /// Starts `containers` side by side and waits for them.
-    async fn run(&self, containers: &[Container]) -> Outcome {
+    async fn run(&self, containers: &[Container]) -> Ending {
         match self.start(containers).await {
             Ok(started) => supervise(started, self.deadline, self.stop).await,
             Err(why) => {
@@ -328,7 +325,7 @@ async fn read_lines(stream: impl AsyncRead + Unpin, name: &'static str, prefix: 
 }
 
 /// Waits for every process (or the deadline, or shutdown) and says how they ended.
-async fn supervise(mut started: Started, deadline: Option<Instant>, stop: Stop<'_>) -> Outcome {
+async fn supervise(mut started: Started, deadline: Option<Instant>, stop: Stop<'_>) -> Ending {
     let waits =
         join_all(started.children.iter_mut().map(|(name, child)| async move { (name.clone(), child.wait().await) }));
     let deadline = async {

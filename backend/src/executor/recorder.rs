@@ -4,8 +4,15 @@
 //! A recorder can take over an execution that another recorder began (after a k8x restart): its line
 //! numbers go on from the last stored one.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
+use backon::{ExponentialBuilder, Retryable};
 use chrono::Utc;
 use cloudevents::{AttributesReader, EventBuilder, EventBuilderV10};
 use serde_json::json;
@@ -149,45 +156,50 @@ async fn write_lines(store: Store, execution_id: String, mut rx: mpsc::Receiver<
                 Err(_) => break,
             }
         }
-        let mut delay = Duration::from_millis(100);
-        for attempt in 1..=8 {
-            let stored = async {
-                // Numbering goes on from what is stored, for a recorder that takes over after a restart.
-                let next = match seq {
-                    Some(next) => next,
-                    None => store.last_log_seq(&execution_id).await?,
-                };
-                let at = Utc::now();
-                let lines: Vec<NewLogLine> = batch
-                    .iter()
-                    .zip(next + 1..)
-                    .map(|(line, seq)| NewLogLine {
-                        seq,
-                        stream: line.stream,
-                        text: line.text.clone(),
-                        at,
-                        source: line.source.clone(),
-                    })
-                    .collect();
-                store.append_log(&execution_id, &lines).await?;
-                Ok::<_, StoreError>(next + lines.len() as i64)
-            };
-            match stored.await {
-                Ok(last) => {
-                    seq = Some(last);
-                    break;
-                }
-                Err(err) if attempt < 8 => {
-                    // The write may have happened after all: number the retry from what is stored.
-                    seq = None;
-                    tracing::warn!(execution = %execution_id, %err, attempt, "storing log lines failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                }
-                Err(err) => {
-                    tracing::error!(execution = %execution_id, %err, lines = batch.len(), "log lines lost")
-                }
-            }
+        // The first try numbers on from what this writer stored; a retry reads it again, since a write that
+        // failed may have happened after all.
+        let known = seq.take();
+        let retried = AtomicBool::new(false);
+        let attempt = || {
+            let known = if retried.swap(true, Ordering::Relaxed) { None } else { known };
+            store_batch(&store, &execution_id, &batch, known)
+        };
+        let retries = ExponentialBuilder::default().with_min_delay(Duration::from_millis(100)).with_max_times(7);
+        let stored = attempt
+            .retry(retries)
+            .notify(|err, _| tracing::warn!(execution = %execution_id, %err, "storing log lines failed; retrying"))
+            .await;
+        match stored {
+            Ok(last) => seq = Some(last),
+            Err(err) => tracing::error!(execution = %execution_id, %err, lines = batch.len(), "log lines lost"),
         }
     }
+}
+
+/// Stores `batch` numbered after `known` (or after the last stored line); returns the last number used.
+async fn store_batch(
+    store: &Store,
+    execution_id: &str,
+    batch: &[Captured],
+    known: Option<i64>,
+) -> Result<i64, StoreError> {
+    // Numbering goes on from what is stored, for a recorder that takes over after a restart.
+    let next = match known {
+        Some(next) => next,
+        None => store.last_log_seq(execution_id).await?,
+    };
+    let at = Utc::now();
+    let lines: Vec<NewLogLine> = batch
+        .iter()
+        .zip(next + 1..)
+        .map(|(line, seq)| NewLogLine {
+            seq,
+            stream: line.stream,
+            text: line.text.clone(),
+            at,
+            source: line.source.clone(),
+        })
+        .collect();
+    store.append_log(execution_id, &lines).await?;
+    Ok(next + lines.len() as i64)
 }

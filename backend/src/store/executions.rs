@@ -295,16 +295,8 @@ impl Store {
 
     /// The newest executions, optionally of one service only.
     pub async fn executions(&self, service: Option<&str>, limit: u64) -> Result<Vec<execution::Model>> {
-        let mut query = execution::Entity::find();
-        if let Some(service) = service {
-            query = query.filter(execution::Column::Service.eq(service));
-        }
-        Ok(query
-            .order_by_desc(execution::Column::CreatedAt)
-            .order_by_desc(execution::Column::Id)
-            .limit(limit)
-            .all(&self.db)
-            .await?)
+        let filter = ExecutionFilter { service: service.map(str::to_owned), limit, ..ExecutionFilter::default() };
+        self.find_executions(&filter).await
     }
 
     /// A page of executions, newest first, narrowed by `filter`.

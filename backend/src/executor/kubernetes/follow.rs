@@ -150,13 +150,12 @@ pub fn has_ended(pod: &Pod, container: &str) -> bool {
 /// `2026-11-27T01:02:03.5Z text` → (`2026-11-27T01:02:03.500000000Z`, `text`): the timestamp in a fixed
 /// width, so that comparing texts compares times.
 fn split_timestamp(line: &str) -> (String, &str) {
-    if let Some((stamp, text)) = line.split_once(' ').or(Some((line, ""))) {
-        if let Ok(at) = DateTime::parse_from_rfc3339(stamp) {
-            return (at.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Nanos, true), text);
-        }
+    let (stamp, text) = line.split_once(' ').unwrap_or((line, ""));
+    match DateTime::parse_from_rfc3339(stamp) {
+        Ok(at) => (at.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Nanos, true), text),
+        // A line without a timestamp (not expected from a kubelet) sorts with the line before it.
+        Err(_) => (String::new(), line),
     }
-    // A line without a timestamp (not expected from a kubelet) sorts with the line before it.
-    (String::new(), line)
 }
 
 /// Where a container's stored log ends, and which lines of a re-read stream are already stored.

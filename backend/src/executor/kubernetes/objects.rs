@@ -44,6 +44,8 @@ pub struct Objects {
     pub job: Job,
     /// The Secrets to create first: the first holds the secret values; all together the payload files.
     pub secrets: Vec<Secret>,
+    /// Lines for the execution's log about values too large for the environment.
+    pub notes: Vec<String>,
 }
 
 impl std::fmt::Debug for Objects {
@@ -87,7 +89,7 @@ pub fn objects(launch: &Launch, settings: &Settings) -> Objects {
             });
         }
     }
-    Objects { job, secrets }
+    Objects { job, secrets, notes: payload.notes() }
 }
 
 /// The labels on the Job, its pods and its Secrets.

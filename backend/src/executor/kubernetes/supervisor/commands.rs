@@ -29,9 +29,6 @@ impl Supervisor {
                     return;
                 }
                 let tracked = self.track(launch.clone());
-                for note in crate::executor::environment::Payload::of(&launch).notes() {
-                    tracked.recorder.sink().line("k8x", note).await;
-                }
                 self.tracked.insert(id.clone(), tracked);
                 self.create(launch);
                 self.refresh(&id).await;
@@ -102,8 +99,14 @@ impl Supervisor {
     pub(super) fn create(&self, launch: Launch) {
         let ctx = self.ctx.clone();
         let done = self.done_tx.clone();
+        let sink = self.tracked.get(&launch.execution_id).map(|t| t.recorder.sink());
         tokio::spawn(async move {
             let objects = objects(&launch, &ctx.settings);
+            if let Some(sink) = sink {
+                for note in &objects.notes {
+                    sink.line("k8x", note.clone()).await;
+                }
+            }
             let id = launch.execution_id;
             // The uid is recorded right away, here: `Done` messages do not outlive a stop.
             let record = |job: &Job| {

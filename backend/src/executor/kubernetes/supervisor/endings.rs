@@ -84,8 +84,8 @@ impl Supervisor {
         let present: std::collections::HashSet<String> = self
             .jobs
             .values()
-            .filter_map(|job| super::execution_of(job))
-            .chain(self.pods.values().filter_map(|pod| super::execution_of(pod)))
+            .filter_map(super::execution_of)
+            .chain(self.pods.values().filter_map(super::execution_of))
             .collect();
         self.settled.retain(|id| present.contains(id));
     }
