@@ -51,6 +51,23 @@ pub struct Config {
     /// `secret.key` in `data_dir`, generated on first start. Redacted in logs.
     #[serde(serialize_with = "serialize_secret", default)]
     pub secret_key: Option<SecretString>,
+    /// The first admin's password (`K8X_ADMIN_PASSWORD`), used when k8x starts with no users; unset means a
+    /// random one written to `admin-password` in `data_dir`. Redacted in logs.
+    #[serde(serialize_with = "serialize_secret", default)]
+    pub admin_password: Option<SecretString>,
+    /// An admin-scoped API token (`K8X_BOOTSTRAP_TOKEN`, at least 24 characters) stored at start if it is
+    /// not yet, for automation that must call the API before anyone signs in. Redacted in logs.
+    #[serde(serialize_with = "serialize_secret", default)]
+    pub bootstrap_token: Option<SecretString>,
+    /// The address people reach k8x at (`https://k8x.example.com`); with `https`, session cookies are
+    /// marked `Secure`.
+    pub public_url: Option<String>,
+    /// A session ends after this many minutes without a request.
+    pub session_idle_minutes: u64,
+    /// A session ends this many hours after sign-in, however busy.
+    pub session_lifetime_hours: u64,
+    /// Requests a second one API token may make (per k8x process); over it, 429 with `Retry-After`.
+    pub token_requests_per_second: u32,
 }
 
 /// How the Kubernetes executor reaches its cluster and shapes its Jobs (`K8X_KUBE__NAMESPACE`, or
@@ -102,6 +119,12 @@ impl Default for Config {
             max_event_bytes: 1024 * 1024,
             kube: KubeConfig::default(),
             secret_key: None,
+            admin_password: None,
+            bootstrap_token: None,
+            public_url: None,
+            session_idle_minutes: 8 * 60,
+            session_lifetime_hours: 24,
+            token_requests_per_second: 1000,
         }
     }
 }
@@ -128,6 +151,11 @@ impl Config {
                 }
             }),
         )
+    }
+
+    /// Whether k8x is reached over HTTPS (then cookies are `Secure`).
+    pub fn served_over_https(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|url| url.to_ascii_lowercase().starts_with("https://"))
     }
 
     /// The database to connect to: `database_url`, or a SQLite file in `data_dir`.

@@ -18,6 +18,8 @@
 //! - [`executor`]: what a container sees ([`executor::environment`]), the local and Kubernetes executors, the
 //!   recorder.
 //! - [`catalog`]: service directories read, checked and stored.
+//! - [`access`]: roles, token scopes and the permission each route asks for.
+//! - [`auth`]: users, passwords, sessions, API tokens, webhook signatures, the first admin.
 //! - [`store`]: sea-orm entities and queries; service secrets sealed at rest ([`store::cipher`]).
 //! - [`secrets`]: the key that seals them (`K8X_SECRET_KEY` or a key file) and the start-up check.
 //! - [`views`]: store rows as the UI's view types.
@@ -27,7 +29,9 @@
 //! - [`chain`]: how deep a chain of completion events may go.
 //! - [`state`]: what handlers share.
 
+pub mod access;
 pub mod api_error;
+pub mod auth;
 pub mod bus;
 pub mod catalog;
 pub mod chain;
@@ -36,6 +40,7 @@ pub mod dispatcher;
 pub mod executor;
 pub mod ids;
 pub mod ingest;
+pub mod private_file;
 pub mod secrets;
 pub mod state;
 pub mod store;

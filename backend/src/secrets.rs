@@ -63,14 +63,8 @@ fn key_file(dir: &Path, stored: bool) -> Result<SecretCipher, SecretsError> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && stored => Err(SecretsError::Missing { path: shown }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dir).map_err(file_error)?;
             let key = SecretCipher::generate_key();
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&path).map_err(file_error)?;
-            std::io::Write::write_all(&mut file, key.as_bytes()).map_err(file_error)?;
+            crate::private_file::write(&path, key.as_bytes(), false).map_err(file_error)?;
             tracing::info!(path = %shown, "generated the key that seals service secrets; keep it with the database");
             SecretCipher::from_base64(&key).map_err(|source| SecretsError::BadKey { origin: shown.clone(), source })
         }

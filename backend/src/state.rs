@@ -4,7 +4,14 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::{bus::Bus, catalog::CatalogError, config::Config, executor::Executor, store::Store};
+use crate::{
+    auth::{rate::TokenRate, throttle::LoginThrottle},
+    bus::Bus,
+    catalog::CatalogError,
+    config::Config,
+    executor::Executor,
+    store::Store,
+};
 
 /// Shared by the HTTP routes, the UI's server functions and the background tasks. Cheap to clone.
 #[derive(Clone)]
@@ -21,4 +28,8 @@ pub struct AppState {
     pub catalog_problems: Arc<Vec<CatalogError>>,
     /// Cancelled when k8x stops: long-lived responses (log streams) end so the server can drain.
     pub shutdown: CancellationToken,
+    /// Failed sign-ins, to slow down guessing.
+    pub login_throttle: Arc<LoginThrottle>,
+    /// Requests per API token.
+    pub token_rate: Arc<TokenRate>,
 }

@@ -1,8 +1,8 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "../fixtures";
 
-test("a running execution is cancelled from its page and shows it", async ({ page, request }) => {
+test("a running execution is cancelled from its page and shows it", async ({ page, api }) => {
   const id = `e2e-cancel-${Date.now()}`;
-  const response = await request.post("/api/v1/events", {
+  const response = await api.post("/api/v1/events", {
     headers: {
       "ce-specversion": "1.0",
       "ce-id": id,
@@ -17,7 +17,7 @@ test("a running execution is cancelled from its page and shows it", async ({ pag
   // The demo service sleeps 5 s before DONE!: cancel it while it runs.
   let executionId = "";
   await expect(async () => {
-    const list = await (await request.get(`/api/v1/executions?event_id=${id}`)).json();
+    const list = await (await api.get(`/api/v1/executions?event_id=${id}`)).json();
     expect(list.executions.length).toBe(1);
     expect(list.executions[0].status).toBe("running");
     executionId = list.executions[0].id;
@@ -34,6 +34,6 @@ test("a running execution is cancelled from its page and shows it", async ({ pag
   await expect(page.locator("#cancel")).toHaveCount(0);
   await expect(page.locator("#log")).not.toContainText("DONE!");
 
-  const shown = await (await request.get(`/api/v1/executions/${executionId}`)).json();
+  const shown = await (await api.get(`/api/v1/executions/${executionId}`)).json();
   expect(shown.status).toBe("cancelled");
 });

@@ -1,8 +1,8 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "../fixtures";
 
-test("a posted CloudEvent triggers a run that appears in the executions list", async ({ page, request }) => {
+test("a posted CloudEvent triggers a run that appears in the executions list", async ({ page, api }) => {
   const id = `e2e-${Date.now()}`;
-  const response = await request.post("/api/v1/events", {
+  const response = await api.post("/api/v1/events", {
     headers: {
       "ce-specversion": "1.0",
       "ce-id": id,
@@ -26,8 +26,8 @@ test("a posted CloudEvent triggers a run that appears in the executions list", a
   await expect(page.locator("#params")).toContainText("report.pdf");
 });
 
-test("a malformed event is refused with a reason", async ({ request }) => {
-  const response = await request.post("/api/v1/events", {
+test("a malformed event is refused with a reason", async ({ api }) => {
+  const response = await api.post("/api/v1/events", {
     headers: { "content-type": "application/cloudevents+json" },
     data: { specversion: "1.0", id: "x", source: "/e2e" },
   });

@@ -1,4 +1,5 @@
-import { test, expect, Page } from "@playwright/test";
+import { Page } from "@playwright/test";
+import { test, expect } from "../fixtures";
 
 // The page is server-rendered; live behaviour needs the wasm. Wait until hydration has happened.
 async function hydrated(page: Page) {
@@ -55,9 +56,9 @@ test("the form's values reach the container typed", async ({ page }) => {
   expect(params.some_file.content_base64).toBe("aGk=");
 });
 
-test("a refused value comes back to the form with the reason", async ({ page, request }) => {
+test("a refused value comes back to the form with the reason", async ({ page, api }) => {
   // The browser would stop an out-of-range number itself; post the form as a script would.
-  const response = await request.post("/services/form_demo/run", {
+  const response = await api.post("/services/form_demo/run", {
     multipart: { some_text: "x", some_number: "99" },
     maxRedirects: 0,
   });

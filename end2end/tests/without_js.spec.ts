@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "../fixtures";
 
 // Every page is rendered on the server: with JavaScript off, a person can still find a service, fill in its
 // form, run it and read the log (reloading instead of following it live).

@@ -9,12 +9,14 @@
 //! - `m20261127_000001_kubernetes`: executor, Job name, reason and cancel request of an execution; the pod
 //!   container and runtime timestamp of each log line (resuming a broken log stream).
 //! - `m20261127_000002_settings`: named values k8x keeps about itself (the secret-key check).
+//! - `m20261127_000003_access`: users, sessions, API tokens, event sources (webhook secrets), the audit trail.
 
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_initial;
 mod m20261127_000001_kubernetes;
 mod m20261127_000002_settings;
+mod m20261127_000003_access;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -26,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261127_000001_kubernetes::Migration),
             Box::new(m20261127_000002_settings::Migration),
+            Box::new(m20261127_000003_access::Migration),
         ]
     }
 }

@@ -4,11 +4,13 @@
 //! targets (no I/O, no server-only crates), so the UI renders exactly what the server validated.
 //!
 //! ## Layout
+//! - [`access`]: users, tokens, event sources and the audit trail as the admin pages show them.
 //! - [`parameters`]: the `parameters.json` form — parsing a service's form definition and turning submitted
 //!   values into the typed JSON object a container receives in `K8X_PARAMS`.
 //! - [`text`]: parser messages without their position suffix.
 //! - [`views`]: read-only views of services, executions and log lines as the UI shows them.
 
+pub mod access;
 pub mod parameters;
 pub mod text;
 pub mod views;

@@ -5,11 +5,12 @@
 //! until the shutdown token is cancelled, then waits for the dispatcher and for running executions to record
 //! how they ended.
 
-use std::{future::IntoFuture, net::SocketAddr, path::Path, sync::Arc};
+use std::{future::IntoFuture, net::SocketAddr, num::NonZeroU32, path::Path, sync::Arc};
 
 use anyhow::Context as _;
 use axum::Router;
 use backend::{
+    auth::{rate::TokenRate, session_store::DbSessionStore},
     bus::{Bus, EmbeddedBus, KafkaBus},
     catalog::load_project,
     config::{Config, ExecutorKind},
@@ -22,7 +23,10 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
-use tower_sessions::{cookie::SameSite, MemoryStore, SessionManagerLayer};
+use tower_sessions::{
+    cookie::{time::Duration, SameSite},
+    Expiry, SessionManagerLayer,
+};
 
 /// A built, not yet serving, k8x.
 pub struct Application {
@@ -66,6 +70,7 @@ impl Application {
         let store = Store::connect(&config.database_url()).await.context("opening the database")?;
         let cipher = backend::secrets::unlock(&config, &store).await?;
         let store = store.with_cipher(cipher);
+        backend::auth::bootstrap::bootstrap(&config, &store).await.context("setting up the first admin")?;
         let bus: Arc<dyn Bus> = match &config.kafka_brokers {
             Some(brokers) => Arc::new(KafkaBus::new(brokers, &config.kafka_topic).context("connecting to Kafka")?),
             None => Arc::new(EmbeddedBus::new(store.db().clone())),
@@ -97,7 +102,11 @@ impl Application {
         };
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let address = listener.local_addr()?;
+        let per_second = NonZeroU32::new(config.token_requests_per_second)
+            .context("token_requests_per_second must be at least 1")?;
         let state = AppState {
+            token_rate: Arc::new(TokenRate::new(per_second)),
+            login_throttle: Arc::default(),
             config: Arc::new(config),
             store: store.clone(),
             bus: bus.clone(),
@@ -108,6 +117,7 @@ impl Application {
         let dispatcher = Dispatcher::new(store, bus, executor.shared());
         let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
         let router = router(&state, address);
+        tokio::spawn(sweep_sessions(DbSessionStore::new(state.store.clone()), shutdown.clone()));
         Ok(Self { listener, address, router, state, shutdown, dispatcher, executor })
     }
 
@@ -124,8 +134,10 @@ impl Application {
     /// Serves until shutdown, then drains: the dispatcher stops, running executions record their end.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let shutdown = self.shutdown.clone();
+        // The peer address reaches the handlers (sign-in throttling, the audit trail).
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let server =
-            axum::serve(self.listener, self.router).with_graceful_shutdown(async move { shutdown.cancelled().await });
+            axum::serve(self.listener, service).with_graceful_shutdown(async move { shutdown.cancelled().await });
         let mut server = tokio::spawn(server.into_future());
         let mut dispatcher = self.dispatcher;
         // Whichever of the long-running tasks ends first says why; any of them ending stops the others, so a
@@ -192,11 +204,35 @@ fn router(state: &AppState, address: SocketAddr) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler(app::shell))
         .with_state(leptos_options);
-    // Sessions are wired from the start; login (a later issue) stores them in the database and requires them.
-    let sessions = SessionManagerLayer::new(MemoryStore::default()).with_same_site(SameSite::Lax).with_secure(false);
+    // Sessions live in the database (shared by every process on it); a session ends when idle for
+    // `session_idle_minutes` (here) or `session_lifetime_hours` after sign-in (checked by `authenticate`).
+    let idle = Duration::minutes(state.config.session_idle_minutes.try_into().unwrap_or(i64::MAX / 120));
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.store.clone()))
+        .with_name("k8x_session")
+        .with_same_site(SameSite::Lax)
+        .with_http_only(true)
+        .with_secure(state.config.served_over_https())
+        .with_expiry(Expiry::OnInactivity(idle));
+    // Outermost first: the browser guard, then sessions, then authentication, then the routes.
     backend::web::router(state)
         .with_state(state.clone())
         .merge(ui)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), backend::web::authenticate::authenticate))
         .layer(sessions)
         .layer(axum::middleware::from_fn(backend::web::browser::guard))
+}
+
+/// Removes expired sessions every ten minutes until k8x stops.
+async fn sweep_sessions(sessions: DbSessionStore, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {
+                if let Err(err) = sessions.delete_expired().await {
+                    tracing::warn!(%err, "could not remove expired sessions");
+                }
+            }
+        }
+    }
 }

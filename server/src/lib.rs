@@ -5,9 +5,11 @@
 //!
 //! ## Layout
 //! - [`application`]: wiring — store, bus, executor, dispatcher, project loading, HTTP router — and the run loop.
+//! - [`cli`]: the command line: serve, or manage users, tokens and event sources.
 //! - [`telemetry`]: tracing to stderr, filtered by `RUST_LOG`.
 
 pub mod application;
+pub mod cli;
 pub mod telemetry;
 
 pub use application::Application;

@@ -1,13 +1,26 @@
-//! `k8x`: read the config, start telemetry, build the application, run until SIGINT/SIGTERM.
+//! `k8x`: read the config, then either manage users, tokens and sources (`k8x user|token|source …`) or
+//! start telemetry, build the application and run until SIGINT/SIGTERM.
 
 use backend::config::Config;
-use server::{telemetry, Application};
+use clap::Parser;
+use server::{
+    cli::{self, Cli, Command},
+    telemetry, Application,
+};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    telemetry::init();
+    let cli = Cli::parse();
     let config = Config::load()?;
+    match cli.command {
+        None | Some(Command::Serve) => serve(config).await,
+        Some(command) => cli::manage(&config, command).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    telemetry::init();
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     let app = Application::build(config, shutdown).await?;

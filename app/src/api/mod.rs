@@ -1,11 +1,35 @@
-//! Server functions: the UI's reads. Each takes the backend state from context and delegates.
+//! Server functions: the UI's reads and the admin pages' actions. Each takes the backend state and the
+//! caller from the request, checks the caller's permission itself (hiding a button is not a check), then
+//! delegates to `backend`.
+
+mod admin;
+
+pub use admin::*;
 
 use leptos::prelude::*;
-use model::views::{ExecutionDetail, ExecutionSummary, ServiceDetail, ServiceSummary};
+use model::{
+    access::CurrentUser,
+    views::{ExecutionDetail, ExecutionSummary, ServiceDetail, ServiceSummary},
+};
 
 #[cfg(feature = "ssr")]
 fn state() -> Result<backend::AppState, ServerFnError> {
     use_context::<backend::AppState>().ok_or_else(|| ServerFnError::new("k8x state is missing"))
+}
+
+/// The caller, as the authentication layer found them.
+#[cfg(feature = "ssr")]
+async fn caller() -> Result<backend::auth::Principal, ServerFnError> {
+    let parts = use_context::<http::request::Parts>().ok_or_else(|| ServerFnError::new("no request"))?;
+    parts.extensions.get::<backend::auth::Principal>().cloned().ok_or_else(|| ServerFnError::new("sign in first"))
+}
+
+/// The caller, if they may do `permission`.
+#[cfg(feature = "ssr")]
+async fn allowed(permission: backend::access::Permission) -> Result<backend::auth::Principal, ServerFnError> {
+    let principal = caller().await?;
+    principal.require(permission).map_err(|refused| ServerFnError::new(refused.to_string()))?;
+    Ok(principal)
 }
 
 #[cfg(feature = "ssr")]
@@ -14,28 +38,38 @@ fn internal(err: backend::store::StoreError) -> ServerFnError {
     ServerFnError::new("k8x could not read its store; see the server log")
 }
 
+/// Who is signed in, if anyone.
+#[server(endpoint = "who_am_i")]
+pub async fn who_am_i() -> Result<Option<CurrentUser>, ServerFnError> {
+    Ok(caller().await.ok().as_ref().map(backend::views::access::current_user))
+}
+
 /// The services matching `search` (all when it is empty), and the problems found loading them.
-#[server]
+#[server(endpoint = "list_services")]
 pub async fn list_services(search: String) -> Result<(Vec<ServiceSummary>, Vec<String>), ServerFnError> {
+    allowed(backend::access::Permission::Read).await?;
     let state = state()?;
     let services = backend::views::services(&state.store, &search).await.map_err(internal)?;
     Ok((services, state.catalog_problems.iter().map(ToString::to_string).collect()))
 }
 
 /// One service.
-#[server]
+#[server(endpoint = "get_service")]
 pub async fn get_service(name: String) -> Result<Option<ServiceDetail>, ServerFnError> {
+    allowed(backend::access::Permission::Read).await?;
     backend::views::service(&state()?.store, &name).await.map_err(internal)
 }
 
 /// The newest executions.
-#[server]
+#[server(endpoint = "list_executions")]
 pub async fn list_executions() -> Result<Vec<ExecutionSummary>, ServerFnError> {
+    allowed(backend::access::Permission::Read).await?;
     backend::views::executions(&state()?.store, 200).await.map_err(internal)
 }
 
 /// One execution with its log so far: the newest lines, or all of them with `whole_log`.
-#[server]
+#[server(endpoint = "get_execution")]
 pub async fn get_execution(id: String, whole_log: bool) -> Result<Option<ExecutionDetail>, ServerFnError> {
+    allowed(backend::access::Permission::Read).await?;
     backend::views::execution(&state()?.store, &id, whole_log).await.map_err(internal)
 }

@@ -2,4 +2,5 @@
 
 pub mod log_view;
 pub mod run_form;
+pub mod session;
 pub mod status;

@@ -6,7 +6,7 @@ use model::views::{ExecutionDetail, ExecutionStatus};
 
 use crate::{
     api::get_execution,
-    components::{log_view::LogView, status::short_time},
+    components::{log_view::LogView, session::Me, status::short_time},
 };
 
 #[component]
@@ -29,7 +29,10 @@ pub fn ExecutionPage() -> impl IntoView {
                         <p class="muted" id="waiting">"Waiting for the dispatcher to create this execution…"</p>
                         <LogView execution_id=id() initial=vec![] status=ExecutionStatus::Queued exit_code=None on_end=reload/>
                     }.into_any(),
-                    Ok(Some(detail)) => view! { <Execution detail reload/> }.into_any(),
+                    Ok(Some(detail)) => {
+                        let can_operate = Me::get().await.is_some_and(|me| me.can_operate);
+                        view! { <Execution detail reload can_operate/> }.into_any()
+                    }
                 }
             })}
         </Transition>
@@ -37,9 +40,9 @@ pub fn ExecutionPage() -> impl IntoView {
 }
 
 #[component]
-fn Execution(detail: ExecutionDetail, reload: Callback<()>) -> impl IntoView {
+fn Execution(detail: ExecutionDetail, reload: Callback<()>, can_operate: bool) -> impl IntoView {
     let s = detail.summary;
-    let cancellable = !s.status.is_finished();
+    let cancellable = !s.status.is_finished() && can_operate;
     view! {
         <h1>"Execution of " <a href=format!("/services/{}", s.service)>{s.service.clone()}</a></h1>
         <table class="facts"><tbody>

@@ -1,6 +1,8 @@
 //! One file per route.
 
+pub mod admin;
 pub mod execution;
 pub mod executions;
+pub mod login;
 pub mod service;
 pub mod services;

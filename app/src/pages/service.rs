@@ -9,6 +9,7 @@ use crate::{
     api::get_service,
     components::{
         run_form::RunForm,
+        session::Me,
         status::{short_id, short_time, StatusBadge},
     },
 };
@@ -26,7 +27,10 @@ pub fn ServicePage() -> impl IntoView {
                 match service.await {
                     Err(err) => view! { <p class="error">{err.to_string()}</p> }.into_any(),
                     Ok(None) => view! { <h1>"No such service"</h1> }.into_any(),
-                    Ok(Some(detail)) => view! { <Service detail run_error=run_error()/> }.into_any(),
+                    Ok(Some(detail)) => {
+                        let can_operate = Me::get().await.is_some_and(|me| me.can_operate);
+                        view! { <Service detail run_error=run_error() can_operate/> }.into_any()
+                    }
                 }
             })}
         </Suspense>
@@ -34,7 +38,7 @@ pub fn ServicePage() -> impl IntoView {
 }
 
 #[component]
-fn Service(detail: ServiceDetail, run_error: Option<String>) -> impl IntoView {
+fn Service(detail: ServiceDetail, run_error: Option<String>, can_operate: bool) -> impl IntoView {
     let s = detail.summary.clone();
     view! {
         <h1>{s.name.clone()} " " <span class="muted">{format!("({})", s.project)}</span></h1>
@@ -45,8 +49,10 @@ fn Service(detail: ServiceDetail, run_error: Option<String>) -> impl IntoView {
             {(!s.active).then(|| view! { <span class="badge status-failed">"inactive"</span> })}
         </p>
         {run_error.map(|e| view! { <p class="error" id="run-error">"The run was refused: " {e}</p> })}
-        {if s.active && s.allow_manual_triggering {
+        {if s.active && s.allow_manual_triggering && can_operate {
             view! { <RunForm service=s.name.clone() form=detail.parameters.clone()/> }.into_any()
+        } else if !can_operate {
+            view! { <p class="muted" id="view-only">"You may look, not run: ask an admin for the operator role."</p> }.into_any()
         } else {
             view! { <p class="muted">"This service cannot be run by hand."</p> }.into_any()
         }}

@@ -1,4 +1,6 @@
-//! Ingest: `POST /api/v1/events`, CloudEvents over HTTP in binary, structured and batch mode.
+//! Ingest: `POST /api/v1/events`, CloudEvents over HTTP in binary, structured and batch mode, for callers
+//! with an API token that may ingest; and `POST /api/v1/sources/{source}/events`, the same for a registered
+//! event source that signs its body (`X-Hub-Signature-256`) instead of sending a token.
 //!
 //! An event is checked before anything is published, and the answer is 202 only once the bus has stored it.
 //! A malformed event gets a 400 naming the problem; in a batch, one bad event refuses the whole batch.
@@ -9,7 +11,7 @@ mod decode;
 
 use axum::{
     body::Bytes,
-    extract::{DefaultBodyLimit, State},
+    extract::{DefaultBodyLimit, Path, State},
     http::{HeaderMap, StatusCode},
     routing::post,
     Json, Router,
@@ -19,19 +21,57 @@ use serde_json::{json, Value};
 
 pub use decode::{decode, DecodeError};
 
-use crate::{api_error::ApiError, state::AppState};
+use crate::{
+    access::Permission,
+    api_error::ApiError,
+    auth::{signature, Principal},
+    state::AppState,
+};
 
 /// The ingest routes.
 pub fn router(max_event_bytes: usize) -> Router<AppState> {
-    Router::new().route("/api/v1/events", post(ingest)).layer(DefaultBodyLimit::max(max_event_bytes))
+    Router::new()
+        .route("/api/v1/events", post(ingest))
+        .route("/api/v1/sources/{name}/events", post(ingest_signed))
+        .layer(DefaultBodyLimit::max(max_event_bytes))
 }
+
+type Accepted = (StatusCode, Json<Value>);
 
 async fn ingest(
     State(state): State<AppState>,
+    principal: Principal,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let events = decode(&headers, body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+) -> Result<Accepted, ApiError> {
+    principal.require(Permission::Ingest)?;
+    accept(&state, &headers, body).await
+}
+
+/// A registered source's events, accepted when the body's signature matches the source's secret. An unknown
+/// source and a bad signature get the same 401, so names cannot be probed.
+async fn ingest_signed(
+    State(state): State<AppState>,
+    Path(source): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Accepted, ApiError> {
+    let given = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
+    let secret = state.store.source(&source).await?.map(|row| row.secret);
+    let checked = match &secret {
+        Some(secret) => signature::verify(secret.as_bytes(), &body, given),
+        None => Err(signature::SignatureError::Mismatch),
+    };
+    if let Err(why) = checked {
+        tracing::warn!(source = %source.escape_debug(), %why, "refused an unsigned or wrongly signed event");
+        return Err(ApiError::Unauthorized(format!("event source `{}`: {why}", source.escape_debug())));
+    }
+    accept(&state, &headers, body).await
+}
+
+/// Decodes, checks and publishes; 202 once the bus holds every event.
+async fn accept(state: &AppState, headers: &HeaderMap, body: Bytes) -> Result<Accepted, ApiError> {
+    let events = decode(headers, body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let limit = state.config.max_event_bytes;
     for event in &events {
         let size = serde_json::to_vec(event).map(|json| json.len()).unwrap_or(usize::MAX);

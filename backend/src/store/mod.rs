@@ -2,22 +2,29 @@
 //!
 //! One file per table family adds its queries to [`Store`]; callers never build SQL themselves.
 
+mod audit;
 pub mod cipher;
 pub mod entities;
 mod events;
 mod executions;
 mod logs;
 mod services;
+mod sessions;
 mod settings;
+mod sources;
+mod tokens;
+mod users;
 
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
+pub use audit::AuditRecord;
 pub use cipher::{CipherError, SecretCipher};
 pub use executions::{Ending, ExecutionFilter, NewExecution};
 pub use logs::{LogCursor, NewLogLine};
+pub use tokens::NewToken;
 
 /// A store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -28,8 +35,8 @@ pub enum StoreError {
     DataDir { path: String, source: std::io::Error },
     #[error("stored {what} is corrupt: {detail}")]
     Corrupt { what: &'static str, detail: String },
-    #[error("the secrets of service `{service}` cannot be read: {source}")]
-    Sealed { service: String, source: CipherError },
+    #[error("the secrets of {owner} cannot be read: {source}")]
+    Sealed { owner: String, source: CipherError },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

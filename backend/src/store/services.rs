@@ -73,7 +73,8 @@ impl Store {
             Some(cipher) => cipher.open(secrets),
             None => Err(CipherError::WrongKey),
         };
-        row.secrets = Some(opened.map_err(|source| StoreError::Sealed { service: row.name.clone(), source })?);
+        row.secrets =
+            Some(opened.map_err(|source| StoreError::Sealed { owner: format!("service `{}`", row.name), source })?);
         Ok(row)
     }
 }

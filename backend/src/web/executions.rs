@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::ApiError;
 use crate::{
+    access::Permission,
+    auth::Principal,
     state::AppState,
     store::{entities::execution, ExecutionFilter},
     views::execution_summary,
@@ -77,7 +79,12 @@ struct Page {
     next_page: Option<u64>,
 }
 
-async fn list(State(state): State<AppState>, Query(query): Query<ListQuery>) -> Result<Json<Page>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Page>, ApiError> {
+    principal.require(Permission::Read)?;
     let status = match query.status.as_deref() {
         None | Some("") => None,
         Some(text) => Some(parse_status(text)?),
@@ -115,29 +122,44 @@ fn parse_status(text: &str) -> Result<ExecutionStatus, ApiError> {
     }
 }
 
-async fn one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ExecutionJson>, ApiError> {
+async fn one(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<ExecutionJson>, ApiError> {
+    principal.require(Permission::Read)?;
     let row = state.store.execution(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no execution `{id}`")))?;
     Ok(Json(row.into()))
 }
 
 /// Records the cancel and asks the executor to stop it.
-async fn cancel(state: &AppState, id: &str) -> Result<(), ApiError> {
+async fn cancel(state: &AppState, principal: &Principal, id: &str) -> Result<(), ApiError> {
+    principal.require(Permission::Operate)?;
     let Some(_) = state.store.execution(id).await? else {
         return Err(ApiError::NotFound(format!("no execution `{id}`")));
     };
     if state.store.request_cancel(id).await?.is_none() {
         return Err(ApiError::Conflict(format!("execution `{id}` has already ended")));
     }
+    state.store.audit(principal.audit("cancel", id)).await?;
     state.executor.cancel(id).await.map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-async fn cancel_api(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
-    cancel(&state, &id).await?;
+async fn cancel_api(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    cancel(&state, &principal, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({"id": id, "cancel": "requested"}))))
 }
 
-async fn cancel_form(State(state): State<AppState>, Path(id): Path<String>) -> Result<Redirect, ApiError> {
-    match cancel(&state, &id).await {
+async fn cancel_form(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Redirect, ApiError> {
+    match cancel(&state, &principal, &id).await {
         Ok(()) | Err(ApiError::Conflict(_)) => Ok(Redirect::to(&format!("/executions/{id}"))),
         Err(err) => Err(err),
     }

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 use super::ApiError;
-use crate::{state::AppState, store::Store};
+use crate::{access::Permission, auth::Principal, state::AppState, store::Store};
 
 /// How often the stream looks for new lines.
 const POLL: Duration = Duration::from_millis(250);
@@ -38,7 +38,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/executions/{id}/log/stream", get(stream))
 }
 
-async fn download(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn download(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    principal.require(Permission::Read)?;
     state.store.execution(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no execution `{id}`")))?;
     let mut text = String::new();
     for line in state.store.log_tail(&id, None).await? {
@@ -60,10 +65,12 @@ struct After {
 
 async fn stream(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<String>,
     Query(After { after }): Query<After>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    Sse::new(follow(state.store, state.shutdown, id, after)).keep_alive(KeepAlive::default())
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    principal.require(Permission::Read)?;
+    Ok(Sse::new(follow(state.store, state.shutdown, id, after)).keep_alive(KeepAlive::default()))
 }
 
 fn follow(

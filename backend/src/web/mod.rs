@@ -1,10 +1,14 @@
-//! HTTP routes that are not Leptos pages: health, manual runs from the form, executions (list, one, cancel),
-//! the log stream and download.
+//! HTTP routes that are not Leptos pages: health, sign-in and out, manual runs from the form, executions
+//! (list, one, cancel), the log stream and download, and the admin API; plus the two layers every route
+//! passes: [`browser`] (cross-site refusal, protective headers) and [`authenticate`] (who is asking).
 //! Each file owns its routes; [`router`] merges them with ingest's.
 
+mod admin;
+pub mod authenticate;
 pub mod browser;
 mod executions;
 mod health;
+mod login;
 mod logs;
 mod runs;
 
@@ -22,4 +26,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(runs::router())
         .merge(logs::router())
         .merge(executions::router())
+        .merge(login::router())
+        .merge(admin::router())
 }

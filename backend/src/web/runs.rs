@@ -11,13 +11,19 @@ use axum::{
 use model::parameters::{Submission, UploadedFile};
 
 use super::ApiError;
-use crate::{catalog::ServiceSpec, dispatcher::request_run, state::AppState};
+use crate::{access::Permission, auth::Principal, catalog::ServiceSpec, dispatcher::request_run, state::AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/services/{name}/run", post(run))
 }
 
-async fn run(State(state): State<AppState>, Path(name): Path<String>, form: Multipart) -> Result<Redirect, ApiError> {
+async fn run(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(name): Path<String>,
+    form: Multipart,
+) -> Result<Redirect, ApiError> {
+    principal.require(Permission::Operate)?;
     let row = state.store.service(&name).await?.ok_or_else(|| ApiError::NotFound(format!("no service `{name}`")))?;
     let service = ServiceSpec::from_row(&row).map_err(|e| ApiError::Internal(e.to_string()))?;
     let back = |why: String| Redirect::to(&format!("/services/{name}?run_error={}", encode(&why)));
@@ -37,6 +43,9 @@ async fn run(State(state): State<AppState>, Path(name): Path<String>, form: Mult
     };
     match request_run(state.bus.as_ref(), &service, params).await {
         Ok(requested) => {
+            let mut record = principal.audit("run", &name);
+            record.detail = Some(format!("execution {}", requested.execution_id));
+            state.store.audit(record).await?;
             wait_for_dispatch(&state, &requested.execution_id).await;
             Ok(Redirect::to(&format!("/executions/{}", requested.execution_id)))
         }

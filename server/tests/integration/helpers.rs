@@ -9,10 +9,18 @@ use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// The admin token every test k8x is started with (`K8X_BOOTSTRAP_TOKEN`): [`TestApp::client`] sends it.
+pub const ADMIN_TOKEN: &str = "k8x_test_admin_token_0123456789abcdef";
+/// The first admin's password in tests (`K8X_ADMIN_PASSWORD`).
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
 /// A running k8x.
 pub struct TestApp {
     pub base: String,
+    /// Sends the admin token: for tests about something else than who may do it.
     pub client: reqwest::Client,
+    /// Sends nothing: no token, no cookie.
+    pub anonymous: reqwest::Client,
     pub state: AppState,
     pub dir: TempDir,
     shutdown: CancellationToken,
@@ -95,25 +103,36 @@ pub fn config(setup: Setup, dir: &Path) -> Config {
         },
         kube: setup.kube.unwrap_or_default(),
         secret_key: setup.secret_key.map(SecretString::from),
+        admin_password: Some(SecretString::from(ADMIN_PASSWORD)),
+        bootstrap_token: Some(SecretString::from(ADMIN_TOKEN)),
         ..Config::default()
     }
 }
 
 /// Starts k8x as `setup` says, with its data in `dir`.
 pub async fn spawn(setup: Setup, dir: TempDir) -> TestApp {
-    server::telemetry::init();
     let config = config(setup, dir.path());
+    spawn_config(config, dir).await
+}
+
+/// Starts k8x with `config`, its data in `dir`.
+pub async fn spawn_config(config: Config, dir: TempDir) -> TestApp {
+    server::telemetry::init();
     let shutdown = CancellationToken::new();
     let app = Application::build(config, shutdown.clone()).await.expect("k8x starts");
     let base = format!("http://{}", app.address());
     let state = app.state().clone();
     let server = Some(tokio::spawn(app.run_until_stopped()));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(15))
-        .build()
-        .unwrap();
-    TestApp { base, client, state, dir, shutdown, server }
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}").parse().unwrap());
+    let client = client_builder().default_headers(headers).build().unwrap();
+    let anonymous = client_builder().build().unwrap();
+    TestApp { base, client, anonymous, state, dir, shutdown, server }
+}
+
+/// Redirects are not followed (tests look at them), and nothing waits forever.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(15))
 }
 
 impl TestApp {
@@ -128,6 +147,35 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// A browser-like client signed in as a new user with `role` (cookies kept, `Origin` sent as a browser
+    /// does); returns it with the user's name.
+    pub async fn signed_in(&self, role: backend::access::Role) -> (reqwest::Client, String) {
+        let name = format!("{}-{}", role.as_str(), uuid::Uuid::new_v4().simple());
+        let password = "a password long enough";
+        backend::auth::manage::add_user(&self.state.store, &name, role, password.into()).await.unwrap();
+        (self.sign_in(&name, password).await.expect("the new user signs in"), name)
+    }
+
+    /// Signs in through the login form; the client on success, the redirect target on failure.
+    pub async fn sign_in(&self, name: &str, password: &str) -> Result<reqwest::Client, String> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::ORIGIN, self.base.parse().unwrap());
+        let client = client_builder().cookie_store(true).default_headers(headers).build().unwrap();
+        let response = client
+            .post(self.url("/auth/login"))
+            .form(&[("name", name), ("password", password), ("next", "/executions")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        if location == "/executions" {
+            Ok(client)
+        } else {
+            Err(location)
+        }
     }
 
     /// Posts a binary-mode CloudEvent.

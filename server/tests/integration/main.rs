@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod access;
 mod executions;
 mod ingest;
 mod kafka;

@@ -1,9 +1,14 @@
 //! sea-orm entities, one per table. The schema itself lives in the `migration` crate.
 
+pub mod api_token;
+pub mod audit_entry;
 pub mod bus_offset;
 pub mod bus_record;
 pub mod event;
+pub mod event_source;
 pub mod execution;
 pub mod log_line;
 pub mod service;
+pub mod session;
 pub mod setting;
+pub mod user;

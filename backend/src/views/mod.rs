@@ -1,4 +1,7 @@
 //! Read models for the UI: store rows turned into [`model::views`] types. Secrets leave as names only.
+//! [`access`] has the admin pages' views.
+
+pub mod access;
 
 use model::views::{ExecutionDetail, ExecutionStatus, ExecutionSummary, LogLine, ServiceDetail, ServiceSummary};
 use serde_json::Value;

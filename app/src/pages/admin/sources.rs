@@ -1,0 +1,62 @@
+//! `/admin/sources`: event sources that sign their requests (`X-Hub-Signature-256`) instead of sending a
+//! token; add (the secret is shown once) and remove.
+
+use leptos::prelude::*;
+
+use super::{done, once, Outcome};
+use crate::{
+    api::{list_sources, AddSource, RemoveSource},
+    components::status::short_time,
+};
+
+#[component]
+pub fn SourcesPage() -> impl IntoView {
+    let add = ServerAction::<AddSource>::new();
+    let remove = ServerAction::<RemoveSource>::new();
+    let sources = Resource::new(move || (add.version().get(), remove.version().get()), |_| list_sources());
+    view! {
+        <h1>"Event sources"</h1>
+        <p class="muted">
+            "A source posts CloudEvents to its endpoint with " <code>"X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body>"</code>
+            " under its secret, for senders that cannot send a token (webhooks)."
+        </p>
+        <Outcome value=add.value() shown=shown_secret/>
+        <Outcome value=remove.value() shown=done/>
+        <Suspense fallback=|| view! { <p class="empty">"Loading sources…"</p> }>
+            {move || Suspend::new(async move {
+                match sources.await {
+                    Err(err) => view! { <p class="error">{err.to_string()}</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty">"No sources."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="list" id="sources">
+                            <thead><tr><th>"Name"</th><th>"Endpoint"</th><th>"Added by"</th><th>"Added"</th><th></th></tr></thead>
+                            <tbody>{list.into_iter().map(|s| view! {
+                                <tr>
+                                    <td>{s.name.clone()}</td>
+                                    <td><code>{s.endpoint.clone()}</code></td>
+                                    <td>{s.created_by.clone()}</td>
+                                    <td>{short_time(&s.created_at)}</td>
+                                    <td>
+                                        <ActionForm action=remove attr:class="inline">
+                                            <input type="hidden" name="name" value=s.name.clone()/>
+                                            <button type="submit" class="danger">"Remove"</button>
+                                        </ActionForm>
+                                    </td>
+                                </tr>
+                            }).collect_view()}</tbody>
+                        </table>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+        <h2>"Add a source"</h2>
+        <ActionForm action=add attr:class="admin-form" attr:id="add-source">
+            <div class="field"><label>"Name"</label><input type="text" name="name" placeholder="github" required/></div>
+            <button type="submit">"Add"</button>
+        </ActionForm>
+    }
+}
+
+fn shown_secret(secret: String) -> AnyView {
+    once("Secret", secret)
+}

@@ -1,0 +1,141 @@
+//! Managing users, tokens and event sources: the one place their rules live, used by the admin API, the UI's
+//! admin pages and the `k8x user` / `k8x token` / `k8x source` commands alike.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{password, token, AuthError};
+use crate::{
+    access::{Role, Scope},
+    store::{entities::api_token, NewToken, Store},
+};
+
+/// A token just made: the only time its value exists outside the caller's hands.
+#[derive(Debug)]
+pub struct CreatedToken {
+    pub id: String,
+    pub prefix: String,
+    /// Shown once; `Debug` redacts it.
+    pub token: SecretString,
+}
+
+/// Checks a user or source name: 1–64 of letters, digits, `.`, `_`, `-`, `@`.
+pub fn check_name(what: &str, name: &str) -> Result<(), AuthError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthError::Invalid(format!(
+            "{what} name `{}` must be 1 to 64 letters, digits, `.`, `_`, `-` or `@`",
+            name.escape_debug()
+        )))
+    }
+}
+
+/// Adds a user with `password`.
+pub async fn add_user(store: &Store, name: &str, role: Role, password: SecretString) -> Result<(), AuthError> {
+    check_name("user", name)?;
+    password::check_strength(&password).map_err(AuthError::Invalid)?;
+    let hash = password::hash(password).await?;
+    if !store.add_user(name, &hash, role).await? {
+        return Err(AuthError::Exists(format!("user `{name}` exists already")));
+    }
+    Ok(())
+}
+
+/// Sets a user's password.
+pub async fn set_password(store: &Store, name: &str, password: SecretString) -> Result<(), AuthError> {
+    password::check_strength(&password).map_err(AuthError::Invalid)?;
+    let hash = password::hash(password).await?;
+    found(store.update_user(name, Some(&hash), None).await?, name)
+}
+
+/// Sets a user's role; the last admin keeps theirs.
+pub async fn set_role(store: &Store, name: &str, role: Role) -> Result<(), AuthError> {
+    if role != Role::Admin {
+        keep_an_admin(store, name).await?;
+    }
+    found(store.update_user(name, None, Some(role)).await?, name)
+}
+
+/// Removes a user and revokes their tokens; the last admin stays.
+pub async fn remove_user(store: &Store, name: &str) -> Result<(), AuthError> {
+    keep_an_admin(store, name).await?;
+    found(store.remove_user(name).await?, name)
+}
+
+/// Makes a token for `owner` with `scopes`; the owner's role must allow each scope.
+pub async fn create_token(
+    store: &Store,
+    owner: &str,
+    name: &str,
+    scopes: &[Scope],
+    value: Option<SecretString>,
+) -> Result<CreatedToken, AuthError> {
+    let user = store.user(owner).await?.ok_or_else(|| AuthError::NotFound(format!("no user `{owner}`")))?;
+    if scopes.is_empty() {
+        return Err(AuthError::Invalid("a token needs at least one scope: ingest, read, operate or admin".into()));
+    }
+    if let Some(scope) = scopes.iter().find(|scope| !user.role.allows_scope(**scope)) {
+        return Err(AuthError::Invalid(format!(
+            "`{owner}` is a {} and cannot own a token with scope `{}`",
+            user.role.as_str(),
+            scope.as_str()
+        )));
+    }
+    if name.trim().is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+        return Err(AuthError::Invalid("a token's name is 1 to 100 printable characters".into()));
+    }
+    let token = value.unwrap_or_else(token::generate);
+    if token.expose_secret().len() < token::MIN_LENGTH {
+        return Err(AuthError::Invalid(format!("a token needs at least {} characters", token::MIN_LENGTH)));
+    }
+    let prefix = token::prefix(&token);
+    let scopes = serde_json::to_string(scopes).expect("scopes serialize");
+    let new = NewToken {
+        hash: token::hash(&token),
+        prefix: prefix.clone(),
+        name: name.to_owned(),
+        owner: owner.into(),
+        scopes,
+    };
+    let id = store.add_token(new).await?;
+    Ok(CreatedToken { id, prefix, token })
+}
+
+/// Revokes a token by id or prefix.
+pub async fn revoke_token(store: &Store, id_or_prefix: &str) -> Result<api_token::Model, AuthError> {
+    store
+        .revoke_token(id_or_prefix)
+        .await?
+        .ok_or_else(|| AuthError::NotFound(format!("no live token with id or prefix `{id_or_prefix}`")))
+}
+
+/// A token's scopes as stored.
+pub fn scopes_of(row: &api_token::Model) -> Vec<Scope> {
+    serde_json::from_str(&row.scopes).unwrap_or_default()
+}
+
+/// Registers an event source with a new random secret, returned once.
+pub async fn add_source(store: &Store, name: &str, created_by: &str) -> Result<SecretString, AuthError> {
+    check_name("source", name)?;
+    let secret = token::generate();
+    if !store.add_source(name, secret.expose_secret(), created_by).await? {
+        return Err(AuthError::Exists(format!("event source `{name}` exists already")));
+    }
+    Ok(secret)
+}
+
+async fn keep_an_admin(store: &Store, name: &str) -> Result<(), AuthError> {
+    let users = store.users().await?;
+    let admins: Vec<_> = users.iter().filter(|u| u.role == Role::Admin).collect();
+    if admins.len() == 1 && admins[0].name == name {
+        return Err(AuthError::Invalid(format!("`{name}` is the last admin; make another admin first")));
+    }
+    Ok(())
+}
+
+fn found(updated: bool, name: &str) -> Result<(), AuthError> {
+    updated.then_some(()).ok_or_else(|| AuthError::NotFound(format!("no user `{name}`")))
+}
