@@ -137,8 +137,12 @@ pub struct ConfigError(#[from] Box<figment::Error>);
 impl Config {
     /// Reads defaults, the config file and the environment, in that order.
     pub fn load() -> Result<Self, ConfigError> {
-        let file = std::env::var("K8X_CONFIG").unwrap_or_else(|_| "k8x.toml".into());
-        Self::figment(Toml::file(file)).extract().map_err(|e| ConfigError(Box::new(e)))
+        Self::figment(Toml::file(Self::file())).extract().map_err(|e| ConfigError(Box::new(e)))
+    }
+
+    /// The config file read (or that would be): `K8X_CONFIG`, else `k8x.toml`.
+    pub fn file() -> PathBuf {
+        std::env::var_os("K8X_CONFIG").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("k8x.toml"))
     }
 
     fn figment(file: impl figment::Provider) -> Figment {

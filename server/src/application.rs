@@ -67,6 +67,7 @@ impl Runner {
 impl Application {
     /// Wires everything up and binds `config.listen`.
     pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Result<Self> {
+        private_data_dir(&config.data_dir)?;
         let store = Store::connect(&config.database_url()).await.context("opening the database")?;
         let cipher = backend::secrets::unlock(&config, &store).await?;
         let store = store.with_cipher(cipher);
@@ -82,12 +83,13 @@ impl Application {
             tracing::warn!(interrupted, "marked executions interrupted by the last stop as failed");
         }
         let executor = match config.executor {
-            ExecutorKind::Local => Runner::Local(LocalExecutor::new(
-                store.clone(),
-                bus.clone(),
-                config.data_dir.join("work"),
-                shutdown.clone(),
-            )),
+            // Local processes may not read k8x's data directory (database, secret key) or config file, nor
+            // k8x's own memory and environment.
+            ExecutorKind::Local => Runner::Local({
+                backend::executor::local::isolation::protect_self();
+                LocalExecutor::new(store.clone(), bus.clone(), config.data_dir.join("work"), shutdown.clone())
+                    .hiding([config.data_dir.clone(), Config::file()])
+            }),
             ExecutorKind::Kubernetes => {
                 let client = KubernetesExecutor::client(&config.kube).await?;
                 let settings = Settings::from(&config.kube);
@@ -163,6 +165,18 @@ impl Application {
         tracing::info!("k8x stopped");
         served.context("the HTTP server task failed")?.context("serving HTTP")
     }
+}
+
+/// Makes the data directory (database, secret key, first admin's password) accessible to k8x's user only.
+fn private_data_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("making the data directory {} private", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Loads the project in `dir`, named after the directory; returns the problems found.

@@ -8,6 +8,9 @@
 //! Each container runs in a process group of its own, and the whole group is killed when its main process
 //! ends, the deadline passes, the execution is cancelled or k8x stops — as a container's processes all end
 //! with it. `K8X_PARAMS_FILE` and `K8X_EVENT_FILE` are files in `.k8x/` of the working directory.
+//! [`isolation`] keeps the processes out of k8x's data directory and config file (Landlock).
+
+pub mod isolation;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -54,11 +57,19 @@ pub struct LocalExecutor {
     tasks: TaskTracker,
     /// A token per running execution: cancelling it kills the execution's processes.
     running: Arc<Mutex<HashMap<String, CancellationToken>>>,
+    /// What the processes may not touch.
+    isolation: isolation::Isolation,
 }
 
 impl LocalExecutor {
     pub fn new(store: Store, bus: Arc<dyn Bus>, work_dir: PathBuf, shutdown: CancellationToken) -> Self {
-        Self { store, bus, work_dir, shutdown, tasks: TaskTracker::new(), running: Default::default() }
+        let isolation = isolation::Isolation::default();
+        Self { store, bus, work_dir, shutdown, tasks: TaskTracker::new(), running: Default::default(), isolation }
+    }
+
+    /// The same executor, keeping its processes out of `paths` (k8x's data directory and config file).
+    pub fn hiding(self, paths: impl IntoIterator<Item = PathBuf>) -> Self {
+        Self { isolation: isolation::Isolation::hiding(paths), ..self }
     }
 
     /// Waits until every execution this executor started has recorded its ending.
@@ -86,10 +97,11 @@ impl Executor for LocalExecutor {
         let work = self.work_dir.join(&launch.execution_id);
         let shutdown = self.shutdown.clone();
         let running = self.running.clone();
+        let isolation = self.isolation.clone();
         self.tasks.spawn(async move {
             let sink = recorder.sink();
             let stop = Stop { shutdown: &shutdown, cancel: &cancel };
-            let ending = run_pod(&launch, &work, &sink, stop).await;
+            let ending = run_pod(&launch, &work, &isolation, &sink, stop).await;
             drop(sink);
             let _ = std::fs::remove_dir_all(&work);
             running.lock().expect("not poisoned").remove(&launch.execution_id);
@@ -124,7 +136,13 @@ struct Stop<'a> {
 /// Runs the pod of the prepared Job as Kubernetes would: each init container in turn, each to success, then
 /// all containers side by side, within `activeDeadlineSeconds`. The working directory is shared by all, like
 /// an `emptyDir` volume.
-async fn run_pod(launch: &Launch, work: &Path, sink: &LogSink, stop: Stop<'_>) -> Ending {
+async fn run_pod(
+    launch: &Launch,
+    work: &Path,
+    isolation: &isolation::Isolation,
+    sink: &LogSink,
+    stop: Stop<'_>,
+) -> Ending {
     let payload = Payload::of(launch);
     let files = work.join(".k8x");
     let placement = Placement {
@@ -150,6 +168,7 @@ async fn run_pod(launch: &Launch, work: &Path, sink: &LogSink, stop: Stop<'_>) -
     let step = Step {
         launch,
         work,
+        plan: isolation.plan(work),
         sink,
         deadline,
         stop,
@@ -168,15 +187,14 @@ async fn run_pod(launch: &Launch, work: &Path, sink: &LogSink, stop: Stop<'_>) -
     step.run(&pod.containers).await
 }
 
-/// Writes `K8X_PARAMS_FILE` and `K8X_EVENT_FILE`, readable by the owner only (they may hold sensitive data).
+/// Writes `K8X_PARAMS_FILE` and `K8X_EVENT_FILE`, readable by the owner only (they may hold sensitive data),
+/// and makes the `TMPDIR`.
 fn write_payload(dir: &Path, payload: &Payload) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
     for (file, text) in [(PARAMS_FILE, &payload.params), (EVENT_FILE, &payload.event)] {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        std::io::Write::write_all(&mut options.open(dir.join(file))?, text.as_bytes())?;
+        crate::private_file::write(&dir.join(file), text.as_bytes(), true)?;
+    }
+    if let Some(work) = dir.parent() {
+        std::fs::create_dir_all(work.join(".tmp"))?;
     }
     Ok(())
 }
@@ -193,6 +211,8 @@ struct Started {
 struct Step<'a> {
     launch: &'a Launch,
     work: &'a Path,
+    /// What the processes may read and write.
+    plan: isolation::Plan,
     sink: &'a LogSink,
     /// When the Job's `activeDeadlineSeconds` runs out.
     deadline: Option<Instant>,
@@ -222,8 +242,14 @@ impl Step<'_> {
         let mut started = Started { children: Vec::new(), groups: Vec::new(), readers: Vec::new() };
         for container in containers {
             let env = environment(container, secret, secrets, self.sink).await;
-            let spawned = command(container, self.work, env)
-                .and_then(|mut cmd| cmd.spawn().map_err(|e| format!("container `{}`: {e}", container.name)));
+            let confined = command(container, self.work, env).and_then(|cmd| self.confine(cmd));
+            if let Ok((_, false)) = &confined {
+                let note =
+                    "this kernel has no Landlock: the process runs unconfined and could read k8x's data directory";
+                self.sink.line("k8x", note.to_owned()).await;
+            }
+            let spawned = confined
+                .and_then(|(mut cmd, _)| cmd.spawn().map_err(|e| format!("container `{}`: {e}", container.name)));
             let mut child = match spawned {
                 Ok(child) => child,
                 Err(why) => {
@@ -246,7 +272,24 @@ impl Step<'_> {
     }
 }
 
-/// The process for one container: `command` + `args`, in `work`, with exactly `env` plus PATH and HOME.
+impl Step<'_> {
+    /// Confines the process to the plan (Linux with Landlock); false when it will run unconfined.
+    #[cfg(target_os = "linux")]
+    fn confine(&self, mut cmd: Command) -> Result<(Command, bool), String> {
+        let Some(sandbox) = isolation::Sandbox::new(&self.plan)? else { return Ok((cmd, false)) };
+        // SAFETY: `enter` only takes the prepared ruleset out of its own (uncontended) slot and makes the
+        // `prctl` and `landlock_restrict_self` calls: nothing that allocates or waits on another thread.
+        unsafe { cmd.pre_exec(move || sandbox.enter()) };
+        Ok((cmd, true))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn confine(&self, cmd: Command) -> Result<(Command, bool), String> {
+        Ok((cmd, false))
+    }
+}
+
+/// The process for one container: `command` + `args`, in `work`, with exactly `env` plus PATH, HOME and TMPDIR.
 fn command(container: &Container, work: &Path, env: BTreeMap<String, String>) -> Result<Command, String> {
     let argv: Vec<&String> = container.command.iter().flatten().chain(container.args.iter().flatten()).collect();
     let Some((program, args)) = container.command.as_ref().filter(|c| !c.is_empty()).and(argv.split_first()) else {
@@ -260,6 +303,7 @@ fn command(container: &Container, work: &Path, env: BTreeMap<String, String>) ->
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()))
         .env("HOME", work)
+        .env("TMPDIR", work.join(".tmp"))
         .envs(env)
         .current_dir(work)
         .stdin(Stdio::null())

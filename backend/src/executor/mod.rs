@@ -10,7 +10,7 @@
 
 pub mod environment;
 pub mod kubernetes;
-mod local;
+pub mod local;
 mod mask;
 mod recorder;
 pub mod stored;

@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod executions;
 mod ingest;
+mod isolation;
 mod kafka;
 mod kubernetes;
 mod logs;
