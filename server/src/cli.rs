@@ -199,14 +199,15 @@ async fn source(store: &Store, command: SourceCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The password from stdin (first line), or a generated one.
+/// The password from stdin (first line; typed without echo on a terminal), or a generated one.
 fn password_from(stdin: bool) -> anyhow::Result<(SecretString, bool)> {
     if !stdin {
         return Ok((password::generate(), true));
     }
     let input = std::io::stdin();
     if input.is_terminal() {
-        eprint!("password: ");
+        let typed = rpassword::prompt_password("password: ").context("reading the password")?;
+        return Ok((typed.into(), false));
     }
     let mut line = String::new();
     input.lock().read_line(&mut line).context("reading the password from standard input")?;

@@ -7,7 +7,17 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
-    let error = move || query.read().get("error");
+    let error = move || {
+        let query = query.read();
+        match query.get("error").as_deref() {
+            Some("wrong") => Some("Wrong name or password.".to_owned()),
+            Some("wait") => Some(format!(
+                "Too many failed sign-ins. Try again in {} s.",
+                query.get("wait").and_then(|s| s.parse::<u64>().ok()).unwrap_or(1)
+            )),
+            _ => None,
+        }
+    };
     let next = move || query.read().get("next").unwrap_or_else(|| "/services".into());
     view! {
         <div class="login">

@@ -21,8 +21,12 @@ pub async fn bootstrap(config: &Config, store: &Store) -> Result<(), AuthError> 
         first_admin(config, store).await?;
     }
     if let Some(value) = &config.bootstrap_token {
+        // Owned by `admin`, or (if that user was removed or demoted since) the first admin by name.
+        let users = store.users().await?;
+        let admins: Vec<_> = users.iter().filter(|u| u.role == Role::Admin).map(|u| u.name.as_str()).collect();
+        let owner = admins.iter().find(|n| **n == ADMIN).or(admins.first()).copied().unwrap_or(ADMIN);
         let created =
-            manage::create_token(store, ADMIN, "K8X_BOOTSTRAP_TOKEN", &[Scope::Admin], Some(value.clone())).await;
+            manage::create_token(store, owner, "K8X_BOOTSTRAP_TOKEN", &[Scope::Admin], Some(value.clone())).await;
         match created {
             Ok(token) => {
                 tracing::info!(prefix = %token.prefix, "the bootstrap token (K8X_BOOTSTRAP_TOKEN) is an admin token")

@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{password, token, AuthError};
 use crate::{
     access::{Role, Scope},
-    store::{entities::api_token, NewToken, Store},
+    store::{entities::api_token, Guarded, NewToken, Store},
 };
 
 /// A token just made: the only time its value exists outside the caller's hands.
@@ -48,21 +48,17 @@ pub async fn add_user(store: &Store, name: &str, role: Role, password: SecretStr
 pub async fn set_password(store: &Store, name: &str, password: SecretString) -> Result<(), AuthError> {
     password::check_strength(&password).map_err(AuthError::Invalid)?;
     let hash = password::hash(password).await?;
-    found(store.update_user(name, Some(&hash), None).await?, name)
+    found(store.set_password_hash(name, &hash).await?, name)
 }
 
 /// Sets a user's role; the last admin keeps theirs.
 pub async fn set_role(store: &Store, name: &str, role: Role) -> Result<(), AuthError> {
-    if role != Role::Admin {
-        keep_an_admin(store, name).await?;
-    }
-    found(store.update_user(name, None, Some(role)).await?, name)
+    guarded(store.change_keeping_an_admin(name, Some(role)).await?, name)
 }
 
 /// Removes a user and revokes their tokens; the last admin stays.
 pub async fn remove_user(store: &Store, name: &str) -> Result<(), AuthError> {
-    keep_an_admin(store, name).await?;
-    found(store.remove_user(name).await?, name)
+    guarded(store.change_keeping_an_admin(name, None).await?, name)
 }
 
 /// Makes a token for `owner` with `scopes`; the owner's role must allow each scope.
@@ -127,13 +123,12 @@ pub async fn add_source(store: &Store, name: &str, created_by: &str) -> Result<S
     Ok(secret)
 }
 
-async fn keep_an_admin(store: &Store, name: &str) -> Result<(), AuthError> {
-    let users = store.users().await?;
-    let admins: Vec<_> = users.iter().filter(|u| u.role == Role::Admin).collect();
-    if admins.len() == 1 && admins[0].name == name {
-        return Err(AuthError::Invalid(format!("`{name}` is the last admin; make another admin first")));
+fn guarded(outcome: Guarded, name: &str) -> Result<(), AuthError> {
+    match outcome {
+        Guarded::Done => Ok(()),
+        Guarded::NoSuchUser => Err(AuthError::NotFound(format!("no user `{name}`"))),
+        Guarded::LastAdmin => Err(AuthError::Invalid(format!("`{name}` is the last admin; make another admin first"))),
     }
-    Ok(())
 }
 
 fn found(updated: bool, name: &str) -> Result<(), AuthError> {

@@ -41,6 +41,7 @@ impl From<AuthError> for ApiError {
             AuthError::Invalid(why) => ApiError::BadRequest(why),
             AuthError::Exists(why) => ApiError::Conflict(why),
             AuthError::NotFound(why) => ApiError::NotFound(why),
+            AuthError::Hash(busy @ password::HashError::Busy) => ApiError::Unavailable(busy.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }

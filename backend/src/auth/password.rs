@@ -11,36 +11,55 @@ use secrecy::{ExposeSecret, SecretString};
 /// The shortest password k8x accepts.
 pub const MIN_LENGTH: usize = 12;
 
-/// Hashing failed (never for a valid input; the message is argon2's).
+/// Hashes at once: each takes ~19 MiB and a core for a moment, so a flood of sign-ins waits here (and is
+/// told k8x is busy) instead of exhausting memory.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+/// The longest a sign-in waits for its turn.
+const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Hashing failed (never for a valid input; the message is argon2's), or k8x is too busy hashing.
 #[derive(Debug, thiserror::Error)]
-#[error("could not hash the password: {0}")]
-pub struct HashError(String);
+pub enum HashError {
+    #[error("could not hash the password: {0}")]
+    Failed(String),
+    #[error("k8x is busy checking passwords; try again in a moment")]
+    Busy,
+}
+
+async fn turn() -> Result<tokio::sync::SemaphorePermit<'static>, HashError> {
+    match tokio::time::timeout(HASHING_WAIT, HASHING.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(HashError::Busy),
+    }
+}
 
 /// The PHC hash of `password`.
 pub async fn hash(password: SecretString) -> Result<String, HashError> {
+    let _turn = turn().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.expose_secret().as_bytes(), &salt)
             .map(|hash| hash.to_string())
-            .map_err(|e| HashError(e.to_string()))
+            .map_err(|e| HashError::Failed(e.to_string()))
     })
     .await
-    .map_err(|e| HashError(e.to_string()))?
+    .map_err(|e| HashError::Failed(e.to_string()))?
 }
 
 /// Whether `password` matches `hash`. With no hash (no such user) a dummy hash is checked all the same, so
 /// that an unknown name takes as long as a wrong password.
-pub async fn verify(password: SecretString, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
+pub async fn verify(password: SecretString, hash: Option<String>) -> Result<bool, HashError> {
+    let _turn = turn().await?;
+    let checked = tokio::task::spawn_blocking(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| DUMMY.to_owned());
         let Ok(parsed) = PasswordHash::new(&hash) else { return false };
         let matches = Argon2::default().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok();
         known && matches
     })
-    .await
-    .unwrap_or(false)
+    .await;
+    Ok(checked.unwrap_or(false))
 }
 
 /// Refuses passwords too short to be one.
@@ -70,10 +89,10 @@ mod tests {
         let hash = hash("correct horse battery".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"), "{hash}");
         assert!(!hash.contains("correct horse"), "the hash must not carry the password");
-        assert!(verify("correct horse battery".into(), Some(hash.clone())).await);
-        assert!(!verify("correct horse battery!".into(), Some(hash.clone())).await);
-        assert!(!verify("anything".into(), None).await, "an unknown user never signs in");
-        assert!(!verify("x".into(), Some("not a hash".into())).await);
+        assert!(verify("correct horse battery".into(), Some(hash.clone())).await.unwrap());
+        assert!(!verify("correct horse battery!".into(), Some(hash.clone())).await.unwrap());
+        assert!(!verify("anything".into(), None).await.unwrap(), "an unknown user never signs in");
+        assert!(!verify("x".into(), Some("not a hash".into())).await.unwrap());
         let again = super::hash("correct horse battery".into()).await.unwrap();
         assert_ne!(hash, again, "each hash has its own salt");
     }
@@ -85,4 +104,11 @@ mod tests {
         assert!(check_strength(&generated).is_ok());
         assert_ne!(generate().expose_secret(), generated.expose_secret());
     }
+}
+
+/// A short fingerprint of a stored hash: a session remembers it, so that a new password (or a user removed
+/// and made again under the same name) ends the sessions signed in with the old one.
+pub fn fingerprint(hash: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(hash.as_bytes())[..8])
 }

@@ -1,6 +1,8 @@
 //! Failed sign-ins slow down further tries, per account and per address: after a few free failures each
 //! further one doubles the wait (1 s, 2 s, 4 s, … up to 15 minutes) before that account or address may try
-//! again. A success clears the account's count. Kept in memory: each k8x process counts its own.
+//! again. An attempt counts as a failure from the moment it starts (so that a burst of parallel guesses is
+//! counted before any password check ends); a success takes it back and clears the account's count. Kept in
+//! memory: each k8x process counts its own.
 
 use std::{
     collections::HashMap,
@@ -27,22 +29,39 @@ struct Failures {
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
     failures: Mutex<HashMap<String, Failures>>,
+    /// Makes the check and the count of one attempt one step.
+    attempts: Mutex<()>,
 }
 
 impl LoginThrottle {
-    /// How long `account` from `address` must still wait before trying, if at all.
-    pub fn wait(&self, account: &str, address: &str) -> Option<Duration> {
+    /// Starts an attempt of `account` from `address`: refused with how long to wait, or counted (as a failure
+    /// until [`Self::succeeded`] says otherwise).
+    pub fn attempt(&self, account: &str, address: &str) -> Result<(), Duration> {
+        let now = Instant::now();
+        let _one_at_a_time = self.lock_attempts();
+        if let Some(wait) = self.wait_at(account, address, now) {
+            return Err(wait);
+        }
+        self.failed_at(account, address, now);
+        Ok(())
+    }
+
+    /// The attempt succeeded: the account's failures are cleared and the address's attempt taken back.
+    pub fn succeeded(&self, account: &str, address: &str) {
+        let mut failures = self.lock();
+        failures.remove(&key("account", account));
+        if let Some(entry) = failures.get_mut(&key("address", address)) {
+            entry.count = entry.count.saturating_sub(1);
+        }
+    }
+
+    fn lock_attempts(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.attempts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    #[cfg(test)]
+    fn wait(&self, account: &str, address: &str) -> Option<Duration> {
         self.wait_at(account, address, Instant::now())
-    }
-
-    /// Counts a failed sign-in.
-    pub fn failed(&self, account: &str, address: &str) {
-        self.failed_at(account, address, Instant::now())
-    }
-
-    /// Clears the account's failures after a successful sign-in.
-    pub fn succeeded(&self, account: &str) {
-        self.lock().remove(&key("account", account));
     }
 
     fn wait_at(&self, account: &str, address: &str, now: Instant) -> Option<Duration> {
@@ -100,8 +119,23 @@ mod tests {
         assert_eq!(throttle.wait_at("alice", "10.0.0.9", start), Some(Duration::from_secs(2)));
         assert_eq!(throttle.wait_at("alice", "10.0.0.9", start + Duration::from_secs(2)), None);
         assert_eq!(throttle.wait_at("bob", "10.0.0.1", start), None, "other accounts from the address go on");
-        throttle.succeeded("alice");
+        throttle.succeeded("alice", "10.0.0.1");
         assert_eq!(throttle.wait_at("alice", "10.0.0.1", start), None);
+    }
+
+    #[test]
+    fn attempts_count_before_they_end_and_successes_are_taken_back() {
+        let throttle = LoginThrottle::default();
+        for _ in 0..ACCOUNT_FREE {
+            throttle.attempt("carol", "10.0.0.4").unwrap();
+        }
+        assert!(throttle.attempt("carol", "10.0.0.4").is_err(), "parallel guesses are counted as they start");
+        let other = LoginThrottle::default();
+        for _ in 0..ADDRESS_FREE * 2 {
+            other.attempt("dave", "10.0.0.5").unwrap();
+            other.succeeded("dave", "10.0.0.5");
+        }
+        assert_eq!(other.wait("dave", "10.0.0.5"), None, "people signing in from one office are not slowed");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use axum::{
     routing::post,
     Json, Router,
 };
-use cloudevents::AttributesReader;
+use cloudevents::{AttributesReader, AttributesWriter};
 use serde_json::{json, Value};
 
 pub use decode::{decode, DecodeError};
@@ -45,7 +45,7 @@ async fn ingest(
     body: Bytes,
 ) -> Result<Accepted, ApiError> {
     principal.require(Permission::Ingest)?;
-    accept(&state, &headers, body).await
+    accept(&state, &headers, body, None).await
 }
 
 /// A registered source's events, accepted when the body's signature matches the source's secret. An unknown
@@ -66,12 +66,26 @@ async fn ingest_signed(
         tracing::warn!(source = %source.escape_debug(), %why, "refused an unsigned or wrongly signed event");
         return Err(ApiError::Unauthorized(format!("event source `{}`: {why}", source.escape_debug())));
     }
-    accept(&state, &headers, body).await
+    accept(&state, &headers, body, Some(&source)).await
 }
 
-/// Decodes, checks and publishes; 202 once the bus holds every event.
-async fn accept(state: &AppState, headers: &HeaderMap, body: Bytes) -> Result<Accepted, ApiError> {
-    let events = decode(headers, body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+/// Decodes, checks and publishes; 202 once the bus holds every event. Events of a signed source get the
+/// source's own `source` (`/sources/<name>`), the one they claimed kept as the `claimedsource` extension: a
+/// source's secret lets it speak for itself only, and its ids cannot pre-empt another sender's.
+async fn accept(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Bytes,
+    signed_by: Option<&str>,
+) -> Result<Accepted, ApiError> {
+    let mut events = decode(headers, body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if let Some(name) = signed_by {
+        for event in &mut events {
+            let claimed = event.source().to_string();
+            event.set_source(format!("/sources/{name}"));
+            event.set_extension("claimedsource", claimed);
+        }
+    }
     let limit = state.config.max_event_bytes;
     for event in &events {
         let size = serde_json::to_vec(event).map(|json| json.len()).unwrap_or(usize::MAX);

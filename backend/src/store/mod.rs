@@ -25,6 +25,7 @@ pub use cipher::{CipherError, SecretCipher};
 pub use executions::{Ending, ExecutionFilter, NewExecution};
 pub use logs::{LogCursor, NewLogLine};
 pub use tokens::NewToken;
+pub use users::Guarded;
 
 /// A store operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -6,6 +6,15 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use super::{entities::user, Result, Store};
 use crate::access::Role;
 
+/// How a change that must keep an admin went.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Guarded {
+    Done,
+    NoSuchUser,
+    /// It would have left no admin; nothing changed.
+    LastAdmin,
+}
+
 impl Store {
     /// One user by name.
     pub async fn user(&self, name: &str) -> Result<Option<user::Model>> {
@@ -38,28 +47,41 @@ impl Store {
         Ok(inserted == 1)
     }
 
-    /// Changes a user's password hash and/or role; false when there is no such user.
-    pub async fn update_user(&self, name: &str, password_hash: Option<&str>, role: Option<Role>) -> Result<bool> {
-        let mut row = user::ActiveModel { name: Set(name.to_owned()), ..Default::default() };
-        if let Some(hash) = password_hash {
-            row.password_hash = Set(hash.to_owned());
-        }
-        if let Some(role) = role {
-            row.role = Set(role);
-        }
-        let result = user::Entity::update_many().set(row).filter(user::Column::Name.eq(name)).exec(&self.db).await?;
+    /// Changes a user's password hash; false when there is no such user.
+    pub async fn set_password_hash(&self, name: &str, password_hash: &str) -> Result<bool> {
+        let result = user::Entity::update_many()
+            .col_expr(user::Column::PasswordHash, password_hash.into())
+            .filter(user::Column::Name.eq(name))
+            .exec(&self.db)
+            .await?;
         Ok(result.rows_affected == 1)
     }
 
-    /// Removes a user and revokes their tokens, in one transaction; false when there is no such user.
-    pub async fn remove_user(&self, name: &str) -> Result<bool> {
-        use sea_orm::TransactionTrait;
+    /// Gives `name` another role (`Some`) or removes them and revokes their tokens (`None`), unless that
+    /// would leave no admin: one transaction that holds the admin rows (`FOR UPDATE` on PostgreSQL; SQLite
+    /// has one writer), so two admins demoting each other at once cannot both succeed.
+    pub async fn change_keeping_an_admin(&self, name: &str, role: Option<Role>) -> Result<Guarded> {
+        use sea_orm::{QuerySelect, TransactionTrait};
         let tx = self.db.begin().await?;
-        let removed = user::Entity::delete_by_id(name.to_owned()).exec(&tx).await?.rows_affected == 1;
-        if removed {
-            Self::revoke_tokens_of(&tx, name).await?;
+        let admins = user::Entity::find().filter(user::Column::Role.eq(Role::Admin)).lock_exclusive().all(&tx).await?;
+        let demoted = role != Some(Role::Admin);
+        if demoted && admins.len() == 1 && admins[0].name == name {
+            return Ok(Guarded::LastAdmin);
         }
+        let changed = match role {
+            Some(role) => {
+                let update = user::Entity::update_many().col_expr(user::Column::Role, role.into());
+                update.filter(user::Column::Name.eq(name)).exec(&tx).await?.rows_affected == 1
+            }
+            None => {
+                let removed = user::Entity::delete_by_id(name.to_owned()).exec(&tx).await?.rows_affected == 1;
+                if removed {
+                    Self::revoke_tokens_of(&tx, name).await?;
+                }
+                removed
+            }
+        };
         tx.commit().await?;
-        Ok(removed)
+        Ok(if changed { Guarded::Done } else { Guarded::NoSuchUser })
     }
 }

@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::{
-    access::{Permission, Role},
+    access::Permission,
     api_error::ApiError,
-    auth::{manage, token, Principal, Via},
+    auth::{manage, password, token, Principal, Via},
     state::AppState,
 };
 
@@ -36,10 +36,16 @@ pub struct SessionUser {
     pub name: String,
     /// Unix seconds of the sign-in: the session ends `session_lifetime_hours` later whatever happens.
     pub signed_in_at: i64,
+    /// Unix seconds of the last request that was written down: each write moves the idle expiry on.
+    pub seen_at: i64,
+    /// The fingerprint of the password hash signed in with: a new password ends the session.
+    pub credential: String,
 }
 
 /// Token use is written down at most this often per token.
 const TOUCH_EVERY: Duration = Duration::seconds(60);
+/// A session's activity is written down (moving its idle expiry on) at most this often.
+const SEEN_EVERY: i64 = 60;
 
 /// Establishes the principal, or refuses a request that needs one.
 pub async fn authenticate(
@@ -147,19 +153,23 @@ async fn from_session(
         tracing::error!(%err, "the session store failed");
         ApiError::Unavailable("sessions cannot be read right now; retry later".into())
     };
-    let Some(user) = session.get::<SessionUser>(USER_KEY).await.map_err(unavailable)? else { return Ok(None) };
-    let lifetime = Duration::hours(state.config.session_lifetime_hours as i64);
-    let expired = Utc::now().timestamp() - user.signed_in_at > lifetime.num_seconds();
-    let role: Option<Role> = match expired {
+    let Some(mut user) = session.get::<SessionUser>(USER_KEY).await.map_err(unavailable)? else { return Ok(None) };
+    let lifetime = i64::try_from(state.config.session_lifetime_hours.saturating_mul(3600)).unwrap_or(i64::MAX);
+    let now = Utc::now().timestamp();
+    let current = match now.saturating_sub(user.signed_in_at) > lifetime {
         true => None,
-        false => state.store.user(&user.name).await?.map(|row| row.role),
+        false => state.store.user(&user.name).await?,
     };
-    let Some(role) = role else {
-        // Over its lifetime, or the user was removed: the session is over.
+    // Over its lifetime, the user removed, or a new password since: the session is over.
+    let Some(current) = current.filter(|row| password::fingerprint(&row.password_hash) == user.credential) else {
         session.flush().await.map_err(unavailable)?;
         return Ok(None);
     };
-    Ok(Some(Principal { name: user.name, via: Via::Session { role }, address }))
+    if now - user.seen_at >= SEEN_EVERY {
+        user.seen_at = now;
+        session.insert(USER_KEY, &user).await.map_err(unavailable)?;
+    }
+    Ok(Some(Principal { name: user.name, via: Via::Session { role: current.role }, address }))
 }
 
 fn changes_state(method: &Method) -> bool {

@@ -19,7 +19,11 @@ use super::{
     authenticate::{SessionUser, USER_KEY},
     ApiError,
 };
-use crate::{auth::password, auth::Principal, state::AppState, store::AuditRecord};
+use crate::{
+    auth::{manage, password, AuthError, Principal},
+    state::AppState,
+    store::AuditRecord,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/auth/login", post(login)).route("/auth/logout", post(logout))
@@ -42,33 +46,39 @@ async fn login(
     let address = connect.map(|Extension(ConnectInfo(peer))| peer.ip().to_string()).unwrap_or_default();
     let name = form.name.trim().to_owned();
     let next = safe_next(&form.next);
-    let audit = |action: &'static str, detail: Option<String>| AuditRecord {
-        actor: name.escape_debug().to_string(),
+    if manage::check_name("user", &name).is_err() {
+        return Ok(back(Refusal::Wrong, &next));
+    }
+    if let Err(wait) = state.login_throttle.attempt(&name, &address) {
+        tracing::warn!(%address, "sign-in refused: too many failed sign-ins");
+        return Ok(back(Refusal::Wait(wait.as_secs().max(1)), &next));
+    }
+    let user = state.store.user(&name).await?;
+    // Names that are no user are not written down as typed: people type passwords into the name field.
+    let actor = if user.is_some() { name.clone() } else { "(unknown user)".into() };
+    let audit = |action: &'static str| AuditRecord {
+        actor: actor.clone(),
         action,
         target: "k8x".into(),
         address: Some(address.clone()),
-        detail,
+        detail: None,
     };
-    if let Some(wait) = state.login_throttle.wait(&name, &address) {
-        state.store.audit(audit("signin-refused", Some("too many failed sign-ins".into()))).await?;
-        let why = format!("Too many failed sign-ins. Try again in {} s.", wait.as_secs().max(1));
-        return Ok(back(&why, &next));
+    let hash = user.as_ref().map(|user| user.password_hash.clone());
+    if !password::verify(form.password, hash.clone()).await.map_err(AuthError::from)? {
+        state.store.audit(audit("signin-failed")).await?;
+        return Ok(back(Refusal::Wrong, &next));
     }
-    let hash = state.store.user(&name).await?.map(|user| user.password_hash);
-    if !password::verify(form.password, hash).await {
-        state.login_throttle.failed(&name, &address);
-        state.store.audit(audit("signin-failed", None)).await?;
-        return Ok(back("Wrong name or password.", &next));
-    }
-    state.login_throttle.succeeded(&name);
+    state.login_throttle.succeeded(&name, &address);
     let unavailable = |err: tower_sessions::session::Error| {
         tracing::error!(%err, "the session store failed");
         ApiError::Unavailable("sessions cannot be written right now; retry later".into())
     };
     session.cycle_id().await.map_err(unavailable)?;
-    let user = SessionUser { name: name.clone(), signed_in_at: Utc::now().timestamp() };
+    let now = Utc::now().timestamp();
+    let credential = password::fingerprint(hash.as_deref().unwrap_or_default());
+    let user = SessionUser { name: name.clone(), signed_in_at: now, seen_at: now, credential };
     session.insert(USER_KEY, user).await.map_err(unavailable)?;
-    state.store.audit(audit("signin", None)).await?;
+    state.store.audit(audit("signin")).await?;
     Ok(Redirect::to(&next))
 }
 
@@ -87,9 +97,11 @@ async fn logout(
     Ok(Redirect::to("/login"))
 }
 
-/// Only paths on this site: `//evil.example` or `https://…` would send the user elsewhere after sign-in.
+/// Only paths on this site, spelt with URL-safe characters: `//evil.example`, `https://…`, a backslash or a
+/// tab (which browsers drop, turning `/\t/evil.example` into `//evil.example`) would lead elsewhere.
 fn safe_next(next: &str) -> String {
-    let local = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.contains("://");
+    let safe_chars = next.chars().all(|c| c.is_ascii_alphanumeric() || "/-_.~?=&%+,:@".contains(c));
+    let local = safe_chars && next.starts_with('/') && !next.starts_with("//") && !next.contains("://");
     if local && !next.starts_with("/login") {
         next.to_owned()
     } else {
@@ -97,9 +109,19 @@ fn safe_next(next: &str) -> String {
     }
 }
 
-fn back(why: &str, next: &str) -> Redirect {
-    let encode = |text: &str| form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
-    Redirect::to(&format!("/login?error={}&next={}", encode(why), encode(next)))
+/// Why the login page is shown again: a code, so that a link cannot put words of its own on the page.
+enum Refusal {
+    Wrong,
+    Wait(u64),
+}
+
+fn back(refusal: Refusal, next: &str) -> Redirect {
+    let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    let error = match refusal {
+        Refusal::Wrong => "wrong".to_owned(),
+        Refusal::Wait(seconds) => format!("wait&wait={seconds}"),
+    };
+    Redirect::to(&format!("/login?error={error}&next={next}"))
 }
 
 #[cfg(test)]
@@ -107,7 +129,15 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
         assert_eq!(super::safe_next("/executions/abc?x=1"), "/executions/abc?x=1");
-        for hostile in ["//evil.example/", "https://evil.example/", "/\\evil.example", "", "/login?next=/x", "x"] {
+        for hostile in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "",
+            "/login?next=/x",
+            "x",
+        ] {
             assert_eq!(super::safe_next(hostile), "/services", "{hostile}");
         }
     }

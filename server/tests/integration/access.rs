@@ -207,16 +207,20 @@ async fn failed_sign_ins_are_slowed_per_account_and_audited() {
     let app = spawn_app().await;
     for _ in 0..5 {
         let refused = app.sign_in("admin", "wrong password").await.unwrap_err();
-        assert!(refused.contains("Wrong+name+or+password"), "{refused}");
+        assert!(refused.starts_with("/login?error=wrong&"), "{refused}");
     }
     let throttled = app.sign_in("admin", helpers::ADMIN_PASSWORD).await.unwrap_err();
-    assert!(throttled.contains("Too+many+failed+sign-ins"), "even the right password waits: {throttled}");
+    assert!(throttled.starts_with("/login?error=wait&wait="), "even the right password waits: {throttled}");
     // Another account from the same address is not held up by admin's failures.
     let (_, name) = app.signed_in(Role::Viewer).await;
     let trail = app.state.store.audit_trail(100).await.unwrap();
     let failed = trail.iter().filter(|e| e.action == "signin-failed" && e.actor == "admin").count();
     assert_eq!(failed, 5);
-    assert!(trail.iter().any(|e| e.action == "signin-refused"));
+    let unknown = app.sign_in("correct-horse-battery", "x").await.unwrap_err();
+    assert!(unknown.starts_with("/login?error=wrong"));
+    let trail = app.state.store.audit_trail(100).await.unwrap();
+    assert!(!trail.iter().any(|e| e.actor.contains("correct-horse")), "unknown names are not written down");
+    assert!(trail.iter().any(|e| e.action == "signin-failed" && e.actor == "(unknown user)"));
     let signin = trail.iter().find(|e| e.action == "signin" && e.actor == name).expect("the sign-in is audited");
     assert_eq!(signin.address.as_deref(), Some("127.0.0.1"));
 }
@@ -247,7 +251,40 @@ async fn sessions_end_when_idle_and_after_their_lifetime() {
     store.save_session(id, &record, in_an_hour).await.unwrap();
     let response = client.get(app.url("/services")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "an expired session is sent to sign in");
+    assert!(store.session(id).await.unwrap().is_none(), "and is gone");
     assert!(response.headers()["location"].to_str().unwrap().starts_with("/login?next=%2Fservices"));
+}
+
+#[tokio::test]
+async fn activity_moves_the_idle_expiry_on_and_a_new_password_ends_sessions() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app().await;
+    let (client, name) = app.signed_in(Role::Operator).await;
+    let cookie = session_cookie(&app).await;
+    let id = cookie.strip_prefix("k8x_session=").unwrap().to_owned();
+    let db = app.state.store.db();
+    let expiry = || async {
+        let sql = format!("SELECT expires_at FROM sessions WHERE id = '{id}'");
+        let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+        row.try_get::<chrono::DateTime<chrono::Utc>>("", "expires_at").unwrap()
+    };
+    // Last seen ten minutes ago, expiring then too: a request now moves the expiry a full idle period on.
+    let store = &app.state.store;
+    let record = store.session(&id).await.unwrap().unwrap();
+    let value: serde_json::Value = serde_json::from_str(&record).unwrap();
+    let seen = value["data"]["user"]["seen_at"].as_i64().unwrap();
+    let record = record.replace(&format!("\"seen_at\":{seen}"), &format!("\"seen_at\":{}", seen - 600));
+    let soon = chrono::Utc::now() + chrono::Duration::minutes(1);
+    store.save_session(&id, &record, soon).await.unwrap();
+    assert!(client.get(app.url("/api/v1/executions")).send().await.unwrap().status().is_success());
+    let moved = expiry().await;
+    assert!(moved > chrono::Utc::now() + chrono::Duration::hours(7), "idle expiry moved on to {moved}");
+
+    backend::auth::manage::set_password(store, &name, "another long password".into()).await.unwrap();
+    assert_eq!(client.get(app.url("/api/v1/executions")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let last = app.client.delete(app.url("/api/v1/users/admin")).send().await.unwrap();
+    assert_eq!(last.status(), StatusCode::BAD_REQUEST);
+    assert!(last.text().await.unwrap().contains("last admin"));
 }
 
 #[tokio::test]
@@ -358,6 +395,14 @@ async fn signed_sources_are_accepted_only_with_the_right_signature() {
     let good = backend::auth::signature::sign(secret.as_bytes(), body.as_bytes());
     let bad = backend::auth::signature::sign(b"guessed", body.as_bytes());
     assert_eq!(post(Some(good.clone()), "/api/v1/sources/github/events").await, StatusCode::ACCEPTED);
+    // The event speaks for its source only: `source` is the registered one, the claimed one kept aside.
+    let stored = helpers::wait_until(|| async {
+        let events = backend::store::entities::event::Entity::find().all(app.state.store.db()).await.unwrap();
+        events.into_iter().find(|e| e.event.contains("gh-1"))
+    })
+    .await;
+    let event: serde_json::Value = serde_json::from_str(&stored.event).unwrap();
+    assert_eq!((event["source"].as_str(), event["claimedsource"].as_str()), (Some("/sources/github"), Some("/github")));
     assert_eq!(post(Some(bad), "/api/v1/sources/github/events").await, StatusCode::UNAUTHORIZED);
     assert_eq!(post(None, "/api/v1/sources/github/events").await, StatusCode::UNAUTHORIZED);
     assert_eq!(post(Some(good.clone()), "/api/v1/sources/gitlab/events").await, StatusCode::UNAUTHORIZED);
