@@ -7,6 +7,7 @@ use model::{
     parameters::{FormError, ParameterForm},
     text::without_position,
 };
+use secrecy::SecretString;
 use serde_json::{Map, Value};
 
 use super::{CatalogError, Manifest};
@@ -24,7 +25,8 @@ pub struct ServiceFiles {
     pub deployment_yaml: String,
     pub parameters_json: Option<String>,
     pub configs: Option<Map<String, Value>>,
-    pub secrets: Option<BTreeMap<String, String>>,
+    /// Values are `SecretString`s: `Debug` prints them redacted.
+    pub secrets: Option<BTreeMap<String, SecretString>>,
 }
 
 impl ServiceFiles {
@@ -117,7 +119,7 @@ pub fn parse_configs(file: &str, json: &str) -> Result<Map<String, Value>, Catal
 }
 
 /// Parses `secrets.json`: a flat object; numbers and booleans are taken as their text.
-pub fn parse_secrets(file: &str, json: &str) -> Result<BTreeMap<String, String>, CatalogError> {
+pub fn parse_secrets(file: &str, json: &str) -> Result<BTreeMap<String, SecretString>, CatalogError> {
     let Value::Object(map) = serde_json::from_str::<Value>(json).map_err(|e| json_error(file, &e))? else {
         return Err(CatalogError::new(file, "must be a flat JSON object"));
     };
@@ -128,8 +130,8 @@ pub fn parse_secrets(file: &str, json: &str) -> Result<BTreeMap<String, String>,
                 "a secret's name becomes an environment variable: use letters, digits and `_`, not starting with a digit",
             )
             .field(key)),
-            Value::String(s) => Ok((key, s)),
-            Value::Number(_) | Value::Bool(_) => Ok((key, value.to_string())),
+            Value::String(s) => Ok((key, s.into())),
+            Value::Number(_) | Value::Bool(_) => Ok((key, value.to_string().into())),
             _ => Err(CatalogError::new(file, "a secret must be a string, number or boolean").field(key)),
         })
         .collect()
@@ -137,6 +139,8 @@ pub fn parse_secrets(file: &str, json: &str) -> Result<BTreeMap<String, String>,
 
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret;
+
     use super::*;
 
     const SEED_JOB: &str = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: hello-world\nspec:\n  template:\n    spec:\n      containers:\n        - name: hello-alpine\n          image: frolvlad/alpine-bash\n          command: [ \"/bin/bash\", \"-c\" ]\n          args: [ \"echo BEGIN; env; echo DONE!\" ]\n      restartPolicy: Never\n";
@@ -168,7 +172,9 @@ mod tests {
 
     #[test]
     fn secrets_must_be_flat() {
-        assert_eq!(parse_secrets("s.json", r#"{"A": "x", "N": 3}"#).unwrap()["N"], "3");
+        let parsed = parse_secrets("s.json", r#"{"A": "x-value", "N": 3}"#).unwrap();
+        assert_eq!(parsed["N"].expose_secret(), "3");
+        assert!(!format!("{parsed:?}").contains("x-value"), "Debug never shows a secret value");
         let err = parse_secrets("s.json", r#"{"A": {"b": 1}}"#).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("A"));
         let err = parse_secrets("s.json", r#"{"api-key": "x"}"#).unwrap_err();

@@ -1,8 +1,12 @@
 //! Loading a project directory into the store.
 
-use std::{collections::BTreeSet, path::Path};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::Path,
+};
 
 use chrono::Utc;
+use secrecy::ExposeSecret;
 
 use super::{files::ServiceFiles, CatalogError};
 use crate::store::{entities::service, Store, StoreError};
@@ -74,7 +78,10 @@ fn to_row(files: ServiceFiles, project: &str) -> service::Model {
         deployment: files.deployment_yaml,
         parameters: files.parameters_json,
         configs: files.configs.map(|c| serde_json::Value::Object(c).to_string()),
-        secrets: files.secrets.map(|s| serde_json::to_string(&s).unwrap_or_default()),
+        secrets: files.secrets.map(|secrets| {
+            let plain: BTreeMap<&String, &str> = secrets.iter().map(|(k, v)| (k, v.expose_secret())).collect();
+            serde_json::to_string(&plain).unwrap_or_default()
+        }),
         updated_at: Utc::now(),
     }
 }

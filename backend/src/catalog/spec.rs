@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::Job;
 use model::parameters::ParameterForm;
+use secrecy::SecretString;
 use serde_json::{Map, Value};
 
 use super::{
@@ -12,8 +13,8 @@ use super::{
 };
 use crate::store::entities::service;
 
-/// A runnable service. Its `Debug` output names the secrets but never shows their values.
-#[derive(Clone)]
+/// A runnable service. Secret values are `SecretString`s: `Debug` shows them redacted.
+#[derive(Clone, Debug)]
 pub struct ServiceSpec {
     pub name: String,
     pub project: String,
@@ -25,23 +26,7 @@ pub struct ServiceSpec {
     pub parameters: Option<ParameterForm>,
     pub configs: Map<String, Value>,
     /// Secret values by key. Never logged, never shown, never written into a Job spec.
-    pub secrets: BTreeMap<String, String>,
-}
-
-impl std::fmt::Debug for ServiceSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceSpec")
-            .field("name", &self.name)
-            .field("project", &self.project)
-            .field("active", &self.active)
-            .field("allow_manual_triggering", &self.allow_manual_triggering)
-            .field("trigger_events", &self.trigger_events)
-            .field("job", &self.job)
-            .field("parameters", &self.parameters)
-            .field("configs", &self.configs)
-            .field("secrets", &self.secrets.keys().map(|k| (k, "***")).collect::<std::collections::BTreeMap<_, _>>())
-            .finish()
-    }
+    pub secrets: BTreeMap<String, SecretString>,
 }
 
 impl ServiceSpec {

@@ -24,6 +24,7 @@ use async_trait::async_trait;
 use futures::future::join_all;
 use k8s_openapi::api::core::v1::Container;
 use model::views::ExecutionStatus;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::{
     io::{AsyncBufReadExt, AsyncRead, BufReader},
     process::{Child, Command},
@@ -319,7 +320,7 @@ fn command(container: &Container, work: &Path, env: BTreeMap<String, String>) ->
 async fn environment(
     container: &Container,
     secret: &str,
-    secrets: &BTreeMap<String, String>,
+    secrets: &BTreeMap<String, SecretString>,
     sink: &LogSink,
 ) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
@@ -331,7 +332,7 @@ async fn environment(
         let reference = var.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref());
         match reference.filter(|r| r.name == secret).and_then(|r| secrets.get(&r.key)) {
             Some(value) => {
-                env.insert(var.name.clone(), value.clone());
+                env.insert(var.name.clone(), value.expose_secret().to_owned());
             }
             None if var.value_from.is_some() => {
                 let note =

@@ -4,6 +4,7 @@
 //! A recorder can take over an execution that another recorder began (after a k8x restart): its line
 //! numbers go on from the last stored one.
 
+use secrecy::ExposeSecret;
 use std::{
     sync::{
         atomic::{AtomicBool, Ordering},
@@ -75,7 +76,7 @@ impl Recorder {
     /// Starts the log writer for `launch`.
     pub fn start(store: Store, bus: Arc<dyn Bus>, launch: Launch) -> Self {
         let (tx, rx) = mpsc::channel(4 * BATCH);
-        let masker = Arc::new(Masker::new(launch.service.secrets.values()));
+        let masker = Arc::new(Masker::new(launch.service.secrets.values().map(ExposeSecret::expose_secret)));
         let writer = tokio::spawn(write_lines(store.clone(), launch.execution_id.clone(), rx));
         Self { store, bus, launch, sink: Some(LogSink { lines: tx, masker }), writer }
     }

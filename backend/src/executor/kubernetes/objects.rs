@@ -6,6 +6,7 @@
 //! Secret at 1 MiB, so files that do not fit beside the secret values go into further Secrets
 //! (`<job>-2`, …) of the same projected volume: an event as large as ingest accepts still arrives.
 
+use secrecy::ExposeSecret;
 use std::collections::BTreeMap;
 
 use k8s_openapi::{
@@ -127,8 +128,10 @@ fn secrets(
     launch: &Launch,
     payload: &Payload,
 ) -> Vec<Secret> {
-    let mut contents: Vec<BTreeMap<String, String>> = vec![launch.service.secrets.clone()];
-    let mut size: usize = launch.service.secrets.values().map(String::len).sum();
+    let secrets = &launch.service.secrets;
+    let values = secrets.iter().map(|(key, value)| (key.clone(), value.expose_secret().to_owned()));
+    let mut contents: Vec<BTreeMap<String, String>> = vec![values.collect()];
+    let mut size: usize = secrets.values().map(|value| value.expose_secret().len()).sum();
     for (file, text) in [(PARAMS_FILE, &payload.params), (EVENT_FILE, &payload.event)] {
         if size + text.len() > MAX_SECRET_BYTES && size > 0 {
             contents.push(BTreeMap::new());
