@@ -2,11 +2,15 @@
 
 use axum::{body::Bytes, http::HeaderMap};
 use cloudevents::{AttributesReader, Data, Event};
+use serde_json::Value;
 
+use super::rules;
 use crate::catalog::EventType;
 
 /// The media type of batch mode.
 const BATCH: &str = "application/cloudevents-batch+json";
+/// The media type of structured mode (JSON format).
+const STRUCTURED: &str = "application/cloudevents+json";
 /// Event types k8x publishes itself (manual runs, completions); nobody else may, or they could start any
 /// service by hand or fake an outcome.
 const RESERVED_PREFIX: &str = "k8x.";
@@ -20,14 +24,14 @@ pub enum DecodeError {
     NotAnEvent,
     #[error("invalid CloudEvent: {0}")]
     Invalid(String),
-    #[error("invalid CloudEvent: attribute `{0}` is empty")]
-    Empty(&'static str),
     #[error("invalid CloudEvent: {0}")]
     BadType(String),
     #[error("invalid batch: {0}")]
     Batch(String),
     #[error("event type `{0}` is reserved: types starting with `k8x.` are published by k8x itself")]
     Reserved(String),
+    #[error("invalid CloudEvent: {0}")]
+    Rule(#[from] super::rules::RuleError),
 }
 
 /// Decodes one event (binary or structured mode) or a batch.
@@ -35,15 +39,29 @@ pub fn decode(headers: &HeaderMap, body: Bytes) -> Result<Vec<Event>, DecodeErro
     let content_type =
         headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
     let events = if content_type.starts_with(BATCH) {
-        let events: Vec<Event> = serde_json::from_slice(&body).map_err(|e| DecodeError::Batch(e.to_string()))?;
-        if events.is_empty() || events.len() > MAX_BATCH {
+        let values: Vec<Value> = serde_json::from_slice(&body).map_err(|e| DecodeError::Batch(e.to_string()))?;
+        // An empty batch is a valid batch: nothing to publish.
+        if values.len() > MAX_BATCH {
             return Err(DecodeError::Batch(format!(
-                "a batch carries 1 to {MAX_BATCH} events, this one {}",
-                events.len()
+                "a batch carries at most {MAX_BATCH} events, this one {}",
+                values.len()
             )));
         }
+        let mut events = Vec::with_capacity(values.len());
+        for (n, value) in values.into_iter().enumerate() {
+            rules::precheck_structured(&value).map_err(|e| DecodeError::Batch(format!("event {}: {e}", n + 1)))?;
+            events
+                .push(serde_json::from_value(value).map_err(|e| DecodeError::Batch(format!("event {}: {e}", n + 1)))?);
+        }
         events
+    } else if content_type.starts_with(STRUCTURED) {
+        let value: Value = serde_json::from_slice(&body).map_err(|e| DecodeError::Invalid(format!("not JSON: {e}")))?;
+        rules::precheck_structured(&value)?;
+        vec![serde_json::from_value(value).map_err(|e| DecodeError::Invalid(e.to_string()))?]
     } else {
+        if headers.contains_key("ce-specversion") {
+            rules::precheck_binary(headers)?;
+        }
         let event = cloudevents::binding::http::to_event(headers, body.to_vec()).map_err(|e| match e {
             cloudevents::message::Error::WrongEncoding {} => DecodeError::NotAnEvent,
             other => DecodeError::Invalid(other.to_string()),
@@ -78,12 +96,7 @@ fn json_data(event: &mut Event) {
 
 /// What the SDK lets through but k8x cannot use.
 fn check(event: &Event) -> Result<(), DecodeError> {
-    if event.id().is_empty() {
-        return Err(DecodeError::Empty("id"));
-    }
-    if event.source().to_string().is_empty() {
-        return Err(DecodeError::Empty("source"));
-    }
+    super::rules::check(event)?;
     EventType::parse(event.ty()).map_err(DecodeError::BadType)?;
     if event.ty().starts_with(RESERVED_PREFIX) {
         return Err(DecodeError::Reserved(event.ty().to_owned()));
@@ -168,6 +181,6 @@ mod tests {
         let h = headers(&[("content-type", BATCH)]);
         let body = br#"[{"specversion": "1.0", "id": "1", "source": "/s", "type": "a"}, {"specversion": "1.0", "id": "2", "source": "/s", "type": "a"}]"#;
         assert_eq!(decode(&h, Bytes::from_static(body)).unwrap().len(), 2);
-        assert!(decode(&h, Bytes::from_static(b"[]")).is_err());
+        assert!(decode(&h, Bytes::from_static(b"[]")).unwrap().is_empty(), "an empty batch is a valid batch");
     }
 }

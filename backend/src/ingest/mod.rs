@@ -8,6 +8,7 @@
 //! attributes): that is the size a service receives as `K8X_EVENT_FILE`, and what fits a Kubernetes Secret.
 
 mod decode;
+pub mod rules;
 
 use axum::{
     body::Bytes,

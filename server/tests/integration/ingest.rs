@@ -89,6 +89,18 @@ async fn malformed_events_get_a_400_that_names_the_problem_and_nothing_is_publis
             "reserved",
         ),
         (
+            "a NUL in the id (PostgreSQL would refuse it later, holding up every event behind it)",
+            vec![("content-type", "application/cloudevents+json")],
+            json!({"specversion": "1.0", "id": "a\u{0}b", "source": "/s", "type": "t.quick"}).to_string(),
+            "attribute `id` must not contain control characters",
+        ),
+        (
+            "a 20 KB type",
+            vec![("content-type", "application/cloudevents+json")],
+            json!({"specversion": "1.0", "id": "1", "source": "/s", "type": "t".repeat(20 * 1024)}).to_string(),
+            "attribute `type` may be at most 256 bytes",
+        ),
+        (
             "a bad event in a batch",
             vec![("content-type", "application/cloudevents-batch+json")],
             json!([{"specversion": "1.0", "id": "1", "source": "/s", "type": "t.quick"}, {"id": "2"}]).to_string(),
@@ -101,6 +113,9 @@ async fn malformed_events_get_a_400_that_names_the_problem_and_nothing_is_publis
         let error = response.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
         assert!(error.contains(expected), "{what}: {error}");
     }
+    let empty = app.post_raw(&[("content-type", "application/cloudevents-batch+json")], "[]").await;
+    assert_eq!(empty.status(), 202, "an empty batch is a valid batch");
+    assert_eq!(empty.json::<Value>().await.unwrap(), json!({"ids": []}));
     let too_big = app.post_event("big", "t.quick", json!({"blob": "x".repeat(100 * 1024)})).await;
     assert_eq!(too_big.status(), 413);
     assert_eq!(bus_records(&app).await, 0, "a refused event must not reach the bus");
