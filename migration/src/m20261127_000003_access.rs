@@ -1,5 +1,5 @@
-//! Who may do what: users, their sessions, API tokens, event sources with a webhook secret, and the audit
-//! trail.
+//! Who may do what: users, their sessions, API tokens, event sources with a webhook secret (and how their plain
+//! webhooks become CloudEvents), and the audit trail.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -57,6 +57,10 @@ impl MigrationTrait for Migration {
                     .table(EventSources::Table)
                     .col(string(EventSources::Name).primary_key())
                     .col(text(EventSources::Secret))
+                    .col(string_null(EventSources::TypeHeader))
+                    .col(string_null(EventSources::TypeField))
+                    .col(string_null(EventSources::TypePrefix))
+                    .col(string_null(EventSources::IdHeader))
                     .col(string(EventSources::CreatedBy))
                     .col(timestamp_with_time_zone(EventSources::CreatedAt))
                     .to_owned(),
@@ -128,6 +132,10 @@ enum EventSources {
     Table,
     Name,
     Secret,
+    TypeHeader,
+    TypeField,
+    TypePrefix,
+    IdHeader,
     CreatedBy,
     CreatedAt,
 }

@@ -45,8 +45,12 @@ pub struct SourceView {
     pub name: String,
     pub created_by: String,
     pub created_at: String,
-    /// Where it posts (signed with `X-Hub-Signature-256`).
+    /// Where it posts CloudEvents (signed with `X-Hub-Signature-256`).
     pub endpoint: String,
+    /// Where it posts plain webhooks.
+    pub webhook: String,
+    /// How a plain webhook becomes an event, in words.
+    pub shape: String,
 }
 
 /// One line of the audit trail.

@@ -9,7 +9,7 @@ use backend::{
     access::{parse_scopes, Role},
     auth::{manage, password},
     config::Config,
-    store::{AuditRecord, Store},
+    store::{AuditRecord, Store, WebhookShape},
 };
 use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
@@ -86,7 +86,24 @@ pub enum TokenCommand {
 #[derive(Debug, Subcommand)]
 pub enum SourceCommand {
     /// Register a source and print its secret (the only time it is shown).
-    Add { name: String },
+    Add {
+        name: String,
+        /// How its plain webhooks become events: github, gitlab, gitea or minio.
+        #[arg(long)]
+        preset: Option<String>,
+        /// The header that carries the event type (`X-GitHub-Event`).
+        #[arg(long)]
+        type_header: Option<String>,
+        /// The JSON pointer of the body field that is the event type (`/EventName`).
+        #[arg(long)]
+        type_field: Option<String>,
+        /// Put before the event type (`com.github.`).
+        #[arg(long)]
+        type_prefix: Option<String>,
+        /// The header that carries the delivery id; else a hash of the body.
+        #[arg(long)]
+        id_header: Option<String>,
+    },
     /// List sources.
     List,
     /// Remove a source.
@@ -179,10 +196,13 @@ async fn token(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
 
 async fn source(store: &Store, command: SourceCommand) -> anyhow::Result<()> {
     match command {
-        SourceCommand::Add { name } => {
-            let secret = manage::add_source(store, &name, "shell").await?;
+        SourceCommand::Add { name, preset, type_header, type_field, type_prefix, id_header } => {
+            let given = WebhookShape { type_header, type_field, type_prefix, id_header };
+            let shape = manage::shape(preset.as_deref(), given)?;
+            let secret = manage::add_source(store, &name, &shape, "shell").await?;
             audit(store, "source-add", &name).await?;
-            println!("endpoint: /api/v1/sources/{name}/events");
+            println!("CloudEvents: /api/v1/sources/{name}/events");
+            println!("webhooks:    /api/v1/webhooks/{name}");
             println!("secret: {}", secret.expose_secret());
         }
         SourceCommand::List => {

@@ -95,11 +95,21 @@ pub async fn list_sources() -> Result<Vec<SourceView>, ServerFnError> {
     backend::views::access::sources(&state()?.store).await.map_err(internal)
 }
 
-/// Registers an event source; returns its secret, once.
+/// Registers an event source (`preset` github / gitlab / gitea / minio, or the shape's fields); returns its
+/// secret, once.
 #[server(endpoint = "add_source")]
-pub async fn add_source(name: String) -> Result<String, ServerFnError> {
+pub async fn add_source(
+    name: String,
+    preset: Option<String>,
+    type_header: Option<String>,
+    type_field: Option<String>,
+    type_prefix: Option<String>,
+    id_header: Option<String>,
+) -> Result<String, ServerFnError> {
     let principal = allowed(Admin).await?;
-    let secret = manage::add_source(&state()?.store, name.trim(), &principal.name).await.map_err(refused)?;
+    let given = backend::store::WebhookShape { type_header, type_field, type_prefix, id_header };
+    let shape = manage::shape(preset.as_deref(), given).map_err(refused)?;
+    let secret = manage::add_source(&state()?.store, name.trim(), &shape, &principal.name).await.map_err(refused)?;
     audit(principal.audit("source-add", name.trim())).await?;
     Ok(secrecy::ExposeSecret::expose_secret(&secret).to_owned())
 }

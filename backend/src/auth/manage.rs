@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{password, token, AuthError};
 use crate::{
     access::{Role, Scope},
-    store::{entities::api_token, Guarded, NewToken, Store},
+    store::{entities::api_token, Guarded, NewToken, Store, WebhookShape},
 };
 
 /// A token just made: the only time its value exists outside the caller's hands.
@@ -113,14 +113,62 @@ pub fn scopes_of(row: &api_token::Model) -> Vec<Scope> {
     serde_json::from_str(&row.scopes).unwrap_or_default()
 }
 
-/// Registers an event source with a new random secret, returned once.
-pub async fn add_source(store: &Store, name: &str, created_by: &str) -> Result<SecretString, AuthError> {
+/// Registers an event source with a new random secret, returned once, and how its plain webhooks become
+/// events.
+pub async fn add_source(
+    store: &Store,
+    name: &str,
+    shape: &WebhookShape,
+    created_by: &str,
+) -> Result<SecretString, AuthError> {
     check_name("source", name)?;
+    check_shape(shape)?;
     let secret = token::generate();
-    if !store.add_source(name, secret.expose_secret(), created_by).await? {
+    if !store.add_source(name, secret.expose_secret(), shape, created_by).await? {
         return Err(AuthError::Exists(format!("event source `{name}` exists already")));
     }
     Ok(secret)
+}
+
+/// A preset's shape with the given fields laid over it; an unknown preset is refused.
+pub fn shape(preset: Option<&str>, given: WebhookShape) -> Result<WebhookShape, AuthError> {
+    let base = match preset.filter(|p| !p.is_empty()) {
+        Some(name) => WebhookShape::preset(name).ok_or_else(|| {
+            AuthError::Invalid(format!("unknown preset `{}`: use github, gitlab, gitea or minio", name.escape_debug()))
+        })?,
+        None => WebhookShape::default(),
+    };
+    let pick = |given: Option<String>, base: Option<String>| given.filter(|v| !v.trim().is_empty()).or(base);
+    Ok(WebhookShape {
+        type_header: pick(given.type_header, base.type_header),
+        type_field: pick(given.type_field, base.type_field),
+        type_prefix: pick(given.type_prefix, base.type_prefix),
+        id_header: pick(given.id_header, base.id_header),
+    })
+}
+
+/// Header names as HTTP has them, a JSON pointer that starts with `/`, a prefix that fits an event type.
+fn check_shape(shape: &WebhookShape) -> Result<(), AuthError> {
+    let invalid = |why: String| Err(AuthError::Invalid(why));
+    for header in [&shape.type_header, &shape.id_header].into_iter().flatten() {
+        if axum::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+            return invalid(format!("`{}` is not an HTTP header name", header.escape_debug()));
+        }
+    }
+    if let Some(field) = &shape.type_field {
+        if !field.starts_with('/') {
+            return invalid(format!(
+                "the type field `{}` must be a JSON pointer such as `/EventName`",
+                field.escape_debug()
+            ));
+        }
+    }
+    if let Some(prefix) = &shape.type_prefix {
+        if prefix.len() > 64 || prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return invalid("a type prefix is at most 64 characters without spaces".into());
+        }
+    }
+    Ok(())
 }
 
 fn guarded(outcome: Guarded, name: &str) -> Result<(), AuthError> {

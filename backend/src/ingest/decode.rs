@@ -95,7 +95,7 @@ fn json_data(event: &mut Event) {
 }
 
 /// What the SDK lets through but k8x cannot use.
-fn check(event: &Event) -> Result<(), DecodeError> {
+pub(super) fn check(event: &Event) -> Result<(), DecodeError> {
     super::rules::check(event)?;
     EventType::parse(event.ty()).map_err(DecodeError::BadType)?;
     if event.ty().starts_with(RESERVED_PREFIX) {

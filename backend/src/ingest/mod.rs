@@ -9,6 +9,7 @@
 
 mod decode;
 pub mod rules;
+pub mod webhook;
 
 use axum::{
     body::Bytes,
@@ -34,6 +35,7 @@ pub fn router(max_event_bytes: usize) -> Router<AppState> {
     Router::new()
         .route("/api/v1/events", post(ingest))
         .route("/api/v1/sources/{name}/events", post(ingest_signed))
+        .route("/api/v1/webhooks/{name}", post(ingest_webhook))
         .layer(DefaultBodyLimit::max(max_event_bytes))
 }
 
@@ -70,6 +72,34 @@ async fn ingest_signed(
     accept(&state, &headers, body, Some(&source)).await
 }
 
+/// A plain webhook of a registered source, wrapped as a CloudEvent ([`webhook`]): accepted with the source's
+/// signature, or from a caller whose token may ingest.
+async fn ingest_webhook(
+    State(state): State<AppState>,
+    principal: Option<axum::Extension<Principal>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Accepted, ApiError> {
+    let source = state.store.source(&name).await?;
+    let may_ingest = principal.is_some_and(|axum::Extension(p)| p.allows(Permission::Ingest));
+    if !may_ingest {
+        let given = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
+        let checked = match &source {
+            Some(source) => signature::verify(source.secret.as_bytes(), &body, given),
+            None => Err(signature::SignatureError::Mismatch),
+        };
+        if let Err(why) = checked {
+            return Err(ApiError::Unauthorized(format!("webhook `{}`: {why}", name.escape_debug())));
+        }
+    }
+    let source = source.ok_or_else(|| ApiError::NotFound(format!("no event source `{}`", name.escape_debug())))?;
+    let event = webhook::wrap(&name, &source.webhook_shape(), &headers, &body)
+        .map_err(|e| ApiError::BadRequest(format!("webhook `{name}`: {e}")))?;
+    decode::check(&event).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    publish(&state, vec![event]).await
+}
+
 /// Decodes, checks and publishes; 202 once the bus holds every event. Events of a signed source get the
 /// source's own `source` (`/sources/<name>`), the one they claimed kept as the `claimedsource` extension: a
 /// source's secret lets it speak for itself only, and its ids cannot pre-empt another sender's.
@@ -87,6 +117,11 @@ async fn accept(
             event.set_extension("claimedsource", claimed);
         }
     }
+    publish(state, events).await
+}
+
+/// Publishes checked events; 202 once the bus holds every one.
+async fn publish(state: &AppState, events: Vec<cloudevents::Event>) -> Result<Accepted, ApiError> {
     let limit = state.config.max_event_bytes;
     for event in &events {
         let size = serde_json::to_vec(event).map(|json| json.len()).unwrap_or(usize::MAX);

@@ -24,6 +24,7 @@ pub use audit::AuditRecord;
 pub use cipher::{CipherError, SecretCipher};
 pub use executions::{Ending, ExecutionFilter, NewExecution};
 pub use logs::{LogCursor, NewLogLine};
+pub use sources::WebhookShape;
 pub use tokens::NewToken;
 pub use users::Guarded;
 

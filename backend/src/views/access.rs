@@ -52,6 +52,8 @@ pub async fn sources(store: &Store) -> Result<Vec<SourceView>> {
         .into_iter()
         .map(|s| SourceView {
             endpoint: format!("/api/v1/sources/{}/events", s.name),
+            webhook: format!("/api/v1/webhooks/{}", s.name),
+            shape: describe(&s.webhook_shape()),
             name: s.name,
             created_by: s.created_by,
             created_at: s.created_at.to_rfc3339(),
@@ -73,4 +75,16 @@ pub async fn audit(store: &Store, limit: u64) -> Result<Vec<AuditView>> {
             detail: a.detail,
         })
         .collect())
+}
+
+/// A webhook shape in a few words: `type: header X-GitHub-Event, prefix com.github.; id: header X-GitHub-Delivery`.
+fn describe(shape: &crate::store::WebhookShape) -> String {
+    let ty = match (&shape.type_header, &shape.type_field) {
+        (Some(header), _) => format!("header {header}"),
+        (None, Some(field)) => format!("field {field}"),
+        (None, None) => "webhook.<name>".into(),
+    };
+    let prefix = shape.type_prefix.as_deref().map(|p| format!(", prefix {p}")).unwrap_or_default();
+    let id = shape.id_header.as_deref().map(|h| format!("header {h}")).unwrap_or_else(|| "hash of the body".into());
+    format!("type: {ty}{prefix}; id: {id}")
 }

@@ -18,6 +18,7 @@ use crate::{
     access::{Permission, Role, Scope},
     auth::{manage, password, Principal},
     state::AppState,
+    store::WebhookShape,
     views::access as views,
 };
 
@@ -147,6 +148,11 @@ async fn list_sources(State(state): State<AppState>, principal: Principal) -> Re
 #[derive(Deserialize)]
 struct NewSource {
     name: String,
+    /// `github`, `gitlab`, `gitea` or `minio`: how their plain webhooks become events.
+    preset: Option<String>,
+    /// Or the shape spelt out (fields given here win over the preset's).
+    #[serde(flatten)]
+    shape: WebhookShape,
 }
 
 async fn add_source(
@@ -155,10 +161,12 @@ async fn add_source(
     Json(new): Json<NewSource>,
 ) -> Result<Created, ApiError> {
     principal.require(Permission::Admin)?;
-    let secret = manage::add_source(&state.store, &new.name, &principal.name).await?;
+    let shape = manage::shape(new.preset.as_deref(), new.shape)?;
+    let secret = manage::add_source(&state.store, &new.name, &shape, &principal.name).await?;
     state.store.audit(principal.audit("source-add", &new.name)).await?;
     let body = json!({
         "name": new.name, "endpoint": format!("/api/v1/sources/{}/events", new.name),
+        "webhook": format!("/api/v1/webhooks/{}", new.name), "shape": shape,
         "secret": secret.expose_secret(),
     });
     Ok((StatusCode::CREATED, Json(body)))

@@ -98,12 +98,13 @@ pub async fn authenticate(
     }
 }
 
-/// Routes anyone may reach: the sign-in page and form, health, static assets, and the signed event-source
-/// endpoint (which checks its signature itself).
+/// Routes anyone may reach: the sign-in page and form, health, static assets, and the signed event-source and
+/// webhook endpoints (which check the signature themselves).
 fn public(path: &str) -> bool {
     matches!(path, "/login" | "/auth/login" | "/auth/logout" | "/health" | "/favicon.ico")
         || path.starts_with("/pkg/")
         || (path.starts_with("/api/v1/sources/") && path.ends_with("/events"))
+        || path.starts_with("/api/v1/webhooks/")
 }
 
 fn bearer(request: &Request) -> Option<&str> {

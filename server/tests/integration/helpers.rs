@@ -213,7 +213,12 @@ impl TestApp {
 
     /// Waits until the event (from `/tests`) has caused `count` executions, and they have all ended.
     pub async fn executions_of(&self, event_id: &str, count: usize) -> Vec<execution::Model> {
-        let key = backend::ids::event_key("/tests", event_id);
+        self.executions_from("/tests", event_id, count).await
+    }
+
+    /// Waits until the event `event_id` from `source` has caused `count` executions, and they have all ended.
+    pub async fn executions_from(&self, source: &str, event_id: &str, count: usize) -> Vec<execution::Model> {
+        let key = backend::ids::event_key(source, event_id);
         wait_until(|| async {
             let rows = self.state.store.executions_of_event(&key).await.unwrap();
             let done = rows.len() == count && rows.iter().all(|r| r.status == "succeeded" || r.status == "failed");

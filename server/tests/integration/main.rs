@@ -15,3 +15,4 @@ mod postgres;
 mod real_cluster;
 mod recovery;
 mod runs;
+mod webhooks;
