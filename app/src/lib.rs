@@ -77,6 +77,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/tokens") view=pages::admin::tokens::TokensPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/sources") view=pages::admin::sources::SourcesPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=pages::admin::audit::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/dead-letters") view=pages::admin::dead_letters::DeadLettersPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

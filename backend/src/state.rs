@@ -9,6 +9,7 @@ use crate::{
     bus::Bus,
     catalog::CatalogError,
     config::Config,
+    dispatcher::Readiness,
     executor::Executor,
     store::Store,
 };
@@ -32,4 +33,6 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// Requests per API token.
     pub token_rate: Arc<TokenRate>,
+    /// Whether the dispatcher keeps up (`GET /ready`).
+    pub readiness: Readiness,
 }

@@ -10,6 +10,7 @@
 //!   container and runtime timestamp of each log line (resuming a broken log stream).
 //! - `m20261127_000002_settings`: named values k8x keeps about itself (the secret-key check).
 //! - `m20261127_000003_access`: users, sessions, API tokens, event sources (webhook secrets), the audit trail.
+//! - `m20261127_000004_dead_letters`: records the dispatcher gave up on, for admins to see and replay.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -17,6 +18,7 @@ mod m20261126_000001_initial;
 mod m20261127_000001_kubernetes;
 mod m20261127_000002_settings;
 mod m20261127_000003_access;
+mod m20261127_000004_dead_letters;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -29,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_kubernetes::Migration),
             Box::new(m20261127_000002_settings::Migration),
             Box::new(m20261127_000003_access::Migration),
+            Box::new(m20261127_000004_dead_letters::Migration),
         ]
     }
 }

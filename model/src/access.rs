@@ -63,3 +63,20 @@ pub struct AuditView {
     pub address: Option<String>,
     pub detail: Option<String>,
 }
+
+/// A record the dispatcher gave up on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetterView {
+    pub id: i64,
+    /// `partition/offset` on the bus.
+    pub position: String,
+    pub reason: String,
+    /// The original record (the stored event, or Kafka headers and payload), as JSON.
+    pub record: String,
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+    pub attempts: i32,
+    /// RFC 3339 timestamps.
+    pub created_at: String,
+    pub replayed_at: Option<String>,
+}

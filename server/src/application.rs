@@ -14,7 +14,7 @@ use backend::{
     bus::{Bus, EmbeddedBus, KafkaBus},
     catalog::load_project,
     config::{Config, ExecutorKind},
-    dispatcher::Dispatcher,
+    dispatcher::{Dispatcher, Readiness},
     executor::{kubernetes::Settings, Executor, KubernetesExecutor, LocalExecutor},
     store::Store,
     AppState,
@@ -109,6 +109,7 @@ impl Application {
         let state = AppState {
             token_rate: Arc::new(TokenRate::new(per_second)),
             login_throttle: Arc::default(),
+            readiness: Readiness::default(),
             config: Arc::new(config),
             store: store.clone(),
             bus: bus.clone(),
@@ -116,7 +117,7 @@ impl Application {
             catalog_problems: Arc::new(catalog_problems),
             shutdown: shutdown.clone(),
         };
-        let dispatcher = Dispatcher::new(store, bus, executor.shared());
+        let dispatcher = Dispatcher::new(store, bus, executor.shared()).reporting_to(state.readiness.clone());
         let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
         let router = router(&state, address);
         tokio::spawn(sweep_sessions(DbSessionStore::new(state.store.clone()), shutdown.clone()));

@@ -128,3 +128,18 @@ pub async fn audit_trail() -> Result<Vec<AuditView>, ServerFnError> {
     allowed(Admin).await?;
     backend::views::access::audit(&state()?.store, 500).await.map_err(internal)
 }
+
+#[server(endpoint = "list_dead_letters")]
+pub async fn list_dead_letters() -> Result<Vec<model::access::DeadLetterView>, ServerFnError> {
+    allowed(Admin).await?;
+    backend::views::access::dead_letters(&state()?.store, 500).await.map_err(internal)
+}
+
+/// Puts a dead letter back on the bus.
+#[server(endpoint = "replay_dead_letter")]
+pub async fn replay_dead_letter(id: i64) -> Result<(), ServerFnError> {
+    let principal = allowed(Admin).await?;
+    backend::web::dead_letters::replay_one(&state()?, &principal, id)
+        .await
+        .map_err(|refused| ServerFnError::new(refused.to_string()))
+}

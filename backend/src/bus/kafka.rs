@@ -81,7 +81,7 @@ impl Subscription for KafkaSubscription {
     async fn next(&mut self) -> Result<Delivery> {
         let message = self.consumer.recv().await?;
         let position = Position { partition: message.partition(), offset: message.offset() };
-        Ok(Delivery { position, event: decode(&message) })
+        Ok(Delivery { position, event: decode(&message), raw: raw(&message) })
     }
 
     async fn commit(&mut self, delivery: &Delivery) -> Result<()> {
@@ -94,6 +94,25 @@ impl Subscription for KafkaSubscription {
         self.consumer.commit(&offsets, CommitMode::Sync)?;
         Ok(())
     }
+}
+
+/// A record as JSON: its key, headers (text, or base64 where not UTF-8) and payload (base64).
+fn raw(message: &BorrowedMessage<'_>) -> String {
+    use base64::{engine::general_purpose::STANDARD, Engine};
+    let bytes = |b: &[u8]| match std::str::from_utf8(b) {
+        Ok(text) => serde_json::Value::String(text.to_owned()),
+        Err(_) => serde_json::json!({ "base64": STANDARD.encode(b) }),
+    };
+    let headers: serde_json::Map<String, serde_json::Value> = message
+        .headers()
+        .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.map(bytes).unwrap_or_default())).collect())
+        .unwrap_or_default();
+    serde_json::json!({
+        "key": message.key().map(bytes),
+        "headers": headers,
+        "payload_base64": message.payload().map(|p| STANDARD.encode(p)),
+    })
+    .to_string()
 }
 
 /// Decodes a record; a header without a value is refused here because the SDK's binding panics on one.

@@ -34,11 +34,13 @@ pub struct Position {
 }
 
 /// One event handed to a consumer. `event` is an error when the stored record cannot be decoded: the
-/// consumer reports it and commits past it, since no retry can ever decode it.
+/// consumer dead-letters it and commits past it, since no retry can ever decode it.
 #[derive(Debug)]
 pub struct Delivery {
     pub position: Position,
     pub event: std::result::Result<Event, String>,
+    /// The record as it sat on the bus (the stored JSON, or Kafka headers and payload as JSON), for a dead letter.
+    pub raw: String,
 }
 
 /// A durable event log with consumer groups.

@@ -5,7 +5,6 @@ use serde_json::Value;
 
 use super::{Dispatcher, RUN_REQUESTED};
 use crate::{
-    bus::Delivery,
     catalog::ServiceSpec,
     executor::{ExecutorError, Launch},
     ids,
@@ -21,17 +20,22 @@ pub enum DispatchError {
     Executor(#[from] ExecutorError),
 }
 
+impl DispatchError {
+    /// Whether a retry may fix it: the database or the executor could not be reached. Anything else (a value
+    /// the database refuses, say) fails the same way every time.
+    pub fn is_transient(&self) -> bool {
+        use sea_orm::DbErr;
+        match self {
+            Self::Store(StoreError::Database(DbErr::Conn(_) | DbErr::ConnectionAcquire(_))) => true,
+            Self::Store(_) => false,
+            Self::Executor(_) => true,
+        }
+    }
+}
+
 impl Dispatcher {
-    /// Everything one delivery calls for. Safe to repeat: that is what redelivery does.
-    pub(super) async fn handle(&self, delivery: &Delivery) -> Result<(), DispatchError> {
-        let event = match &delivery.event {
-            Ok(event) => event,
-            Err(why) => {
-                // Nothing can ever decode it: report it and move on rather than block every later event.
-                tracing::error!(offset = delivery.position.offset, %why, "skipping an undecodable record");
-                return Ok(());
-            }
-        };
+    /// Everything one event calls for. Safe to repeat: that is what redelivery does.
+    pub(super) async fn handle(&self, event: &Event) -> Result<(), DispatchError> {
         let key = ids::event_key(&event.source().to_string(), event.id());
         self.store.record_event(&key, event).await?;
         if crate::chain::depth(event) > crate::chain::MAX_DEPTH {

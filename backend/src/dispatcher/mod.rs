@@ -4,23 +4,38 @@
 //! (event, service) and hands each to the executor — and only then commits. A crash anywhere before the
 //! commit means redelivery; since execution ids derive from (event, service) and an executor launches only a
 //! queued execution, redelivery never runs anything twice.
+//!
+//! Poison never stops the line: a record that is no CloudEvent is dead-lettered at once, and one whose handling
+//! keeps failing for a reason a retry will not fix (say, a value the database refuses) after
+//! [`MAX_ATTEMPTS`]; both with the reason and the original record, then committed past. Failures a retry may fix
+//! (the database or the executor unreachable) are retried for as long as they last, and [`Readiness`] shows it.
 
 mod handle;
 mod manual;
+mod readiness;
 
 use std::{sync::Arc, time::Duration};
 
+use cloudevents::AttributesReader;
 use tokio_util::sync::CancellationToken;
 
 pub use manual::{request_run, RunError, RunRequested, RUN_REQUESTED};
+pub use readiness::Readiness;
 
-use crate::{bus::Bus, executor::Executor, store::Store};
+use crate::{
+    bus::{Bus, Delivery},
+    executor::Executor,
+    store::{NewDeadLetter, Store},
+};
 
 /// The consumer group every k8x replica's dispatcher joins.
 pub const GROUP: &str = "k8x-dispatcher";
 
 /// How often a commit is tried before the dispatcher moves on.
 const COMMIT_ATTEMPTS: u32 = 5;
+
+/// How often handling may fail for a reason a retry will not fix before the record is dead-lettered.
+pub const MAX_ATTEMPTS: u32 = 5;
 
 /// The slowest retry of a failing step.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -34,11 +49,18 @@ pub struct Dispatcher {
     bus: Arc<dyn Bus>,
     /// What starts executions.
     executor: Arc<dyn Executor>,
+    /// Whether the line moves.
+    readiness: Readiness,
 }
 
 impl Dispatcher {
     pub fn new(store: Store, bus: Arc<dyn Bus>, executor: Arc<dyn Executor>) -> Self {
-        Self { store, bus, executor }
+        Self { store, bus, executor, readiness: Readiness::default() }
+    }
+
+    /// The same dispatcher, reporting whether it keeps up to `readiness`.
+    pub fn reporting_to(self, readiness: Readiness) -> Self {
+        Self { readiness, ..self }
     }
 
     /// Consumes until `shutdown` is cancelled. A step that fails is retried with backoff, never skipped.
@@ -64,6 +86,7 @@ impl Dispatcher {
                 Ok(delivery) => delivery,
                 Err(err) => {
                     tracing::error!(%err, "reading the bus failed");
+                    self.readiness.failing(format!("reading the bus failed: {err}"));
                     if !pause(&shutdown, backoff.next()).await {
                         return;
                     }
@@ -71,11 +94,8 @@ impl Dispatcher {
                 }
             };
             backoff = Backoff::default();
-            while let Err(err) = self.handle(&delivery).await {
-                tracing::error!(%err, offset = delivery.position.offset, "dispatching failed; retrying");
-                if !pause(&shutdown, backoff.next()).await {
-                    return;
-                }
+            if !self.settle(&delivery, &shutdown).await {
+                return;
             }
             // A commit that keeps failing (say, the partition moved to another replica) is given up: the work
             // is done and idempotent, so at worst the event is delivered again and changes nothing.
@@ -90,6 +110,75 @@ impl Dispatcher {
                     }
                     Err(err) => {
                         tracing::error!(%err, offset = delivery.position.offset, "committing failed; moving on")
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Dispatcher {
+    /// Handles a delivery, or dead-letters it: `false` only when k8x stops first.
+    async fn settle(&self, delivery: &Delivery, shutdown: &CancellationToken) -> bool {
+        let event = match &delivery.event {
+            Ok(event) => event,
+            Err(why) => return self.dead_letter(delivery, format!("not a CloudEvent: {why}"), 1, shutdown).await,
+        };
+        let mut backoff = Backoff::default();
+        let mut failures = 0;
+        loop {
+            let err = match self.handle(event).await {
+                Ok(()) => {
+                    self.readiness.moving();
+                    return true;
+                }
+                Err(err) => err,
+            };
+            self.readiness.failing(format!("event `{}`: {err}", event.id().escape_debug()));
+            if !err.is_transient() {
+                failures += 1;
+                if failures >= MAX_ATTEMPTS {
+                    return self.dead_letter(delivery, err.to_string(), failures, shutdown).await;
+                }
+            }
+            tracing::error!(%err, offset = delivery.position.offset, failures, "dispatching failed; retrying");
+            if !pause(shutdown, backoff.next()).await {
+                return false;
+            }
+        }
+    }
+
+    /// Keeps the record as a dead letter (retrying the write itself while the database is away).
+    async fn dead_letter(
+        &self,
+        delivery: &Delivery,
+        reason: String,
+        attempts: u32,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let event = delivery.event.as_ref().ok();
+        let letter = NewDeadLetter {
+            group: GROUP.to_owned(),
+            position: format!("{}/{}", delivery.position.partition, delivery.position.offset),
+            reason: reason.clone(),
+            record: delivery.raw.clone(),
+            event_id: event.map(|e| e.id().to_owned()),
+            event_type: event.map(|e| e.ty().to_owned()),
+            attempts: attempts.try_into().unwrap_or(i32::MAX),
+        };
+        let mut backoff = Backoff::default();
+        loop {
+            match self.store.add_dead_letter(letter.clone()).await {
+                Ok(()) => {
+                    tracing::warn!(offset = delivery.position.offset, %reason, "gave up on a record; it is a dead letter now");
+                    self.readiness.moving();
+                    return true;
+                }
+                Err(err) => {
+                    tracing::error!(%err, "could not keep a dead letter; retrying");
+                    self.readiness.failing(format!("keeping a dead letter failed: {err}"));
+                    if !pause(shutdown, backoff.next()).await {
+                        return false;
                     }
                 }
             }

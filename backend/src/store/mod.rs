@@ -4,6 +4,7 @@
 
 mod audit;
 pub mod cipher;
+mod dead_letters;
 pub mod entities;
 mod events;
 mod executions;
@@ -22,6 +23,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 pub use audit::AuditRecord;
 pub use cipher::{CipherError, SecretCipher};
+pub use dead_letters::NewDeadLetter;
 pub use executions::{Ending, ExecutionFilter, NewExecution};
 pub use logs::{LogCursor, NewLogLine};
 pub use sources::WebhookShape;

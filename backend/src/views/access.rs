@@ -1,6 +1,6 @@
 //! Users, tokens, sources and the audit trail as [`model::access`] views.
 
-use model::access::{AuditView, CurrentUser, SourceView, TokenView, UserView};
+use model::access::{AuditView, CurrentUser, DeadLetterView, SourceView, TokenView, UserView};
 
 use crate::{
     access::Permission,
@@ -87,4 +87,23 @@ fn describe(shape: &crate::store::WebhookShape) -> String {
     let prefix = shape.type_prefix.as_deref().map(|p| format!(", prefix {p}")).unwrap_or_default();
     let id = shape.id_header.as_deref().map(|h| format!("header {h}")).unwrap_or_else(|| "hash of the body".into());
     format!("type: {ty}{prefix}; id: {id}")
+}
+
+pub async fn dead_letters(store: &Store, limit: u64) -> Result<Vec<DeadLetterView>> {
+    Ok(store
+        .dead_letters(limit)
+        .await?
+        .into_iter()
+        .map(|d| DeadLetterView {
+            id: d.id,
+            position: d.position,
+            reason: d.reason,
+            record: d.record,
+            event_id: d.event_id,
+            event_type: d.event_type,
+            attempts: d.attempts,
+            created_at: d.created_at.to_rfc3339(),
+            replayed_at: d.replayed_at.map(|at| at.to_rfc3339()),
+        })
+        .collect())
 }

@@ -1,11 +1,12 @@
 //! HTTP routes that are not Leptos pages: health, sign-in and out, manual runs from the form, executions
-//! (list, one, cancel), the log stream and download, and the admin API; plus the two layers every route
+//! (list, one, cancel), the log stream and download, the admin API and dead letters; plus the two layers every route
 //! passes: [`browser`] (cross-site refusal, protective headers) and [`authenticate`] (who is asking).
 //! Each file owns its routes; [`router`] merges them with ingest's.
 
 mod admin;
 pub mod authenticate;
 pub mod browser;
+pub mod dead_letters;
 mod executions;
 mod health;
 mod login;
@@ -28,4 +29,5 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(executions::router())
         .merge(login::router())
         .merge(admin::router())
+        .merge(dead_letters::router())
 }

@@ -86,6 +86,9 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
     let admin = expect([Unauthorized, Forbidden, Forbidden, Through, Forbidden, Forbidden, Forbidden]);
     let ingest = expect([Unauthorized, Forbidden, Forbidden, Through, Through, Forbidden, Forbidden]);
     let public = expect([Through; 7]);
+    // No signature here: only callers that may ingest get past (then 404: no such source).
+    let ingest_or_signed =
+        expect([Unauthorized, Unauthorized, Unauthorized, Through, Through, Unauthorized, Unauthorized]);
     let event = json!({"specversion": "1.0", "id": "m-1", "source": "/t", "type": "access.test"});
     // (method, path, JSON body, who gets through)
     let routes: Vec<(Method, &str, Option<serde_json::Value>, &dyn Fn(Caller) -> Outcome)> = vec![
@@ -114,6 +117,10 @@ async fn every_route_lets_through_exactly_the_callers_it_should() {
         (Method::POST, "/api/v1/sources", Some(json!({"name": "bad name!"})), &admin),
         (Method::DELETE, "/api/v1/sources/none", None, &admin),
         (Method::GET, "/api/v1/audit", None, &admin),
+        (Method::GET, "/api/v1/dead-letters", None, &admin),
+        (Method::POST, "/api/v1/dead-letters/999/replay", None, &admin),
+        (Method::GET, "/ready", None, &public),
+        (Method::POST, "/api/v1/webhooks/none", Some(json!({})), &ingest_or_signed),
     ];
     let mut wrong = Vec::new();
     for (method, path, body, expected) in &routes {
@@ -162,6 +169,8 @@ async fn server_functions_check_the_role_themselves() {
         ("create_token", vec![("name", "x"), ("scopes", "admin"), ("owner", "")]),
         ("add_source", vec![("name", "evil")]),
         ("audit_trail", vec![]),
+        ("list_dead_letters", vec![]),
+        ("replay_dead_letter", vec![("id", "1")]),
     ] {
         let (status, body) = call(viewer.clone(), endpoint, form).await;
         assert!(!status.is_success() && body.contains("may not administer"), "{endpoint}: {status} {body}");

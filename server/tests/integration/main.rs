@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod dead_letters;
 mod executions;
 mod ingest;
 mod isolation;

@@ -6,14 +6,14 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use crate::helpers::{spawn_app_with, Db};
 
 /// A database of its own for one test.
-struct TestDatabase {
+pub struct TestDatabase {
     admin: DatabaseConnection,
     name: String,
-    url: String,
+    pub url: String,
 }
 
 impl TestDatabase {
-    async fn create() -> Self {
+    pub async fn create() -> Self {
         let admin_url = std::env::var("K8X_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let admin = Database::connect(&admin_url).await.expect("PostgreSQL must be running for the test suite");
@@ -23,7 +23,7 @@ impl TestDatabase {
         Self { admin, name, url }
     }
 
-    async fn drop(self) {
+    pub async fn drop(self) {
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         self.admin.execute_unprepared(&sql).await.unwrap();
     }

@@ -1,7 +1,8 @@
-//! The admin pages: users, API tokens, event sources, the audit trail. The server functions behind them
+//! The admin pages: users, API tokens, event sources, the audit trail, dead letters. The server functions behind them
 //! refuse anyone but admins; these pages only lay them out.
 
 pub mod audit;
+pub mod dead_letters;
 pub mod sources;
 pub mod tokens;
 pub mod users;

@@ -4,6 +4,7 @@ pub mod api_token;
 pub mod audit_entry;
 pub mod bus_offset;
 pub mod bus_record;
+pub mod dead_letter;
 pub mod event;
 pub mod event_source;
 pub mod execution;
