@@ -51,15 +51,12 @@ impl Bus for EmbeddedBus {
             stored_at: Set(Utc::now()),
             ..Default::default()
         };
-        // Consumers read in offset order and never look back, so an offset must not become visible after a
-        // higher one. SQLite has one writer at a time; on PostgreSQL a transaction-scoped advisory lock makes
-        // publishers take offsets and commit one after another.
-        let txn = self.db.begin().await?;
-        if txn.get_database_backend() == DbBackend::Postgres {
-            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PUBLISH_LOCK})")).await?;
-        }
-        bus_record::Entity::insert(record).exec_without_returning(&txn).await?;
-        txn.commit().await?;
+        // The transaction runs on a task of its own: a caller that goes away (an HTTP client that hung up)
+        // drops only the wait, never a transaction half-way, which could leave a pooled connection idle in a
+        // transaction holding the publish lock.
+        let db = self.db.clone();
+        let stored = tokio::spawn(async move { append(&db, record).await });
+        stored.await.map_err(|e| BusError::Encode(format!("the publishing task failed: {e}")))??;
         self.published.notify_waiters();
         Ok(())
     }
@@ -69,6 +66,19 @@ impl Bus for EmbeddedBus {
             bus_offset::Entity::find_by_id(group.to_owned()).one(&self.db).await?.map_or(0, |row| row.next_offset);
         Ok(Box::new(EmbeddedSubscription { bus: self.clone(), group: group.to_owned(), next, buffer: VecDeque::new() }))
     }
+}
+
+/// Appends one record. Consumers read in offset order and never look back, so an offset must not become visible
+/// after a higher one. SQLite has one writer at a time; on PostgreSQL a transaction-scoped advisory lock makes
+/// publishers take offsets and commit one after another.
+async fn append(db: &DatabaseConnection, record: bus_record::ActiveModel) -> Result<()> {
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PUBLISH_LOCK})")).await?;
+    }
+    bus_record::Entity::insert(record).exec_without_returning(&txn).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// One consumer of a group.

@@ -71,6 +71,10 @@ impl Store {
                 o.busy_timeout(Duration::from_secs(10)).journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
             });
         }
+        if url.starts_with("postgres") {
+            // A transaction left idle (its client gone) is ended by the server rather than holding its locks.
+            options.map_sqlx_postgres_opts(|o| o.options([("idle_in_transaction_session_timeout", "60s")]));
+        }
         let db = Database::connect(options).await?;
         Migrator::up(&db, None).await?;
         Ok(Self { db, cipher: None })

@@ -8,7 +8,7 @@ use crate::helpers::{spawn_app_with, Db};
 /// A database of its own for one test.
 pub struct TestDatabase {
     admin: DatabaseConnection,
-    name: String,
+    pub name: String,
     pub url: String,
 }
 
@@ -81,5 +81,54 @@ async fn concurrent_publishers_on_postgres_lose_nothing() {
     assert_eq!(seen.len(), 200);
     drop(bus);
     drop(store);
+    db.drop().await;
+}
+
+/// Thousands of requests abandoned by their clients mid-flight (a 1–3 ms client timeout) under load leave no
+/// transaction behind: afterwards no connection sits idle in a transaction, health answers, an event is
+/// dispatched, and a stop drains within seconds.
+#[tokio::test]
+async fn requests_abandoned_mid_flight_leave_nothing_behind() {
+    use futures::StreamExt;
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = TestDatabase::create().await;
+    let app = spawn_app_with(Db::Url(db.url.clone()), tempfile::tempdir().unwrap()).await;
+    let token = format!("Bearer {}", crate::helpers::ADMIN_TOKEN);
+    let hasty: Vec<reqwest::Client> = (1..=3)
+        .map(|ms| reqwest::Client::builder().timeout(std::time::Duration::from_millis(ms)).build().unwrap())
+        .collect();
+    let outcomes: Vec<bool> = futures::stream::iter(0..2000)
+        .map(|n| {
+            let request = hasty[n % 3]
+                .post(app.url("/api/v1/events"))
+                .header("authorization", &token)
+                .header("ce-specversion", "1.0")
+                .header("ce-id", format!("abandoned-{n}"))
+                .header("ce-source", "/tests")
+                .header("ce-type", "nobody.listens")
+                .body("{}");
+            async move { request.send().await.is_ok_and(|r| r.status() == 202) }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let abandoned = outcomes.iter().filter(|ok| !**ok).count();
+    assert!(abandoned > 100, "the test must abandon many requests (abandoned {abandoned} of 2000)");
+
+    let idle = format!(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{}' AND state = 'idle in transaction'",
+        db.name
+    );
+    crate::helpers::wait_until(|| async {
+        let row = db.admin.query_one_raw(Statement::from_string(db.admin.get_database_backend(), idle.clone()));
+        let n: i64 = row.await.unwrap().unwrap().try_get("", "n").unwrap();
+        (n == 0).then_some(())
+    })
+    .await;
+    assert_eq!(app.client.get(app.url("/health")).send().await.unwrap().status(), 200);
+    assert_eq!(app.post_event("after-abandoned", "t.quick", serde_json::json!({})).await.status(), 202);
+    assert_eq!(app.executions_of("after-abandoned", 1).await[0].status, "succeeded");
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(20), app.stop()).await;
+    assert!(stopped.is_ok(), "k8x stops cleanly after the abandoned requests");
     db.drop().await;
 }
