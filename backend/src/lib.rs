@@ -38,6 +38,8 @@ pub mod chain;
 pub mod config;
 pub mod dispatcher;
 pub mod executor;
+#[cfg(test)]
+mod fuzz;
 pub mod ids;
 pub mod ingest;
 pub mod private_file;

@@ -330,4 +330,6 @@ fn value_text(value: &Value) -> String {
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;

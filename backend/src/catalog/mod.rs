@@ -4,7 +4,7 @@
 //! Every problem names the file, the field and, where the parser knows it, the line. A broken service is
 //! reported and skipped; the rest of the project still loads.
 
-mod files;
+pub(crate) mod files;
 mod load;
 mod manifest;
 mod spec;
