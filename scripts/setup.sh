@@ -81,3 +81,10 @@ if [ -f "$lock" ]; then
     echo "$sum" > "$stamp"
   fi
 fi
+
+# A real Apache Kafka broker for the Kafka bus tests (jars from Maven Central; needs Java 17+ and Maven).
+if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+  say "installing Java and Maven for the Kafka broker"
+  apt_install openjdk-17-jre-headless maven
+fi
+"$K8X_ROOT/scripts/kafka.sh" install

@@ -8,6 +8,9 @@ use axum::{
 };
 use serde_json::json;
 
+/// What a 503 tells the client to wait before trying again.
+pub const UNAVAILABLE_RETRY_SECONDS: u64 = 5;
+
 /// An API failure.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -71,6 +74,10 @@ impl IntoResponse for ApiError {
             Self::TooManyRequests { retry_after, .. } => {
                 let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            }
+            // Whatever is unavailable (the bus, the database) is worth another try shortly.
+            Self::Unavailable(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_SECONDS));
             }
             _ => {}
         }

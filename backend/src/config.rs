@@ -34,8 +34,10 @@ pub struct Config {
     pub database_url: Option<SecretString>,
     /// Comma-separated Kafka bootstrap servers; unset means the embedded bus on the database.
     pub kafka_brokers: Option<String>,
-    /// Kafka topic that carries events.
+    /// Kafka topic that carries events; created at start when missing.
     pub kafka_topic: String,
+    /// The partitions of the topic when k8x creates it (consumers of the group share them).
+    pub kafka_partitions: i32,
     /// `local` (default) or `kubernetes`.
     pub executor: ExecutorKind,
     /// A directory of services (each subdirectory with a `manifest.json`) loaded as a project at start-up;
@@ -113,6 +115,7 @@ impl Default for Config {
             database_url: None,
             kafka_brokers: None,
             kafka_topic: "k8x.events".into(),
+            kafka_partitions: 6,
             executor: ExecutorKind::Local,
             project_dir: Some(PathBuf::from("demo")),
             site_root: PathBuf::from("target/site"),

@@ -73,7 +73,11 @@ impl Application {
         let store = store.with_cipher(cipher);
         backend::auth::bootstrap::bootstrap(&config, &store).await.context("setting up the first admin")?;
         let bus: Arc<dyn Bus> = match &config.kafka_brokers {
-            Some(brokers) => Arc::new(KafkaBus::new(brokers, &config.kafka_topic).context("connecting to Kafka")?),
+            Some(brokers) => Arc::new(
+                KafkaBus::connect(brokers, &config.kafka_topic, config.kafka_partitions)
+                    .await
+                    .context("connecting to Kafka")?,
+            ),
             None => Arc::new(EmbeddedBus::new(store.db().clone())),
         };
         // Nothing survives a restart of the local executor: whatever it was running is over. (Kubernetes

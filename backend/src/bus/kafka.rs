@@ -33,6 +33,35 @@ pub struct KafkaBus {
 }
 
 impl KafkaBus {
+    /// Connects a producer and makes sure the topic exists: created with `partitions` (and the cluster's
+    /// default replication) when the cluster does not have it.
+    pub async fn connect(brokers: &str, topic: &str, partitions: i32) -> Result<Self> {
+        let bus = Self::new(brokers, topic)?;
+        bus.ensure_topic(partitions).await?;
+        Ok(bus)
+    }
+
+    async fn ensure_topic(&self, partitions: i32) -> Result<()> {
+        use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+        let admin: AdminClient<_> = ClientConfig::new().set("bootstrap.servers", &self.brokers).create()?;
+        let metadata = admin.inner().fetch_metadata(Some(&self.topic), Timeout::After(PUBLISH_TIMEOUT))?;
+        let known = metadata.topics().iter().any(|t| t.name() == self.topic && t.error().is_none());
+        if known {
+            return Ok(());
+        }
+        // Replication -1: the cluster's `default.replication.factor`.
+        let topic = NewTopic::new(&self.topic, partitions, TopicReplication::Fixed(-1));
+        let options = AdminOptions::new().operation_timeout(Some(PUBLISH_TIMEOUT));
+        for result in admin.create_topics([&topic], &options).await? {
+            match result {
+                Ok(_) => tracing::info!(topic = %self.topic, partitions, "created the Kafka topic"),
+                Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => return Err(BusError::Topic(format!("creating topic `{name}`: {code}"))),
+            }
+        }
+        Ok(())
+    }
+
     /// Connects a producer; the topic must exist.
     pub fn new(brokers: &str, topic: &str) -> Result<Self> {
         let producer = ClientConfig::new()

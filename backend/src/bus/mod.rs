@@ -22,6 +22,8 @@ pub enum BusError {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("event could not be encoded: {0}")]
     Encode(String),
+    #[error("kafka: {0}")]
+    Topic(String),
 }
 
 pub type Result<T, E = BusError> = std::result::Result<T, E>;

@@ -1,6 +1,7 @@
 //! Integration tests: the whole k8x started in-process on port 0 with a fresh database per test, driven over
 //! real HTTP. One binary, so it links once.
 
+mod broker;
 mod helpers;
 
 mod access;
@@ -9,6 +10,7 @@ mod executions;
 mod ingest;
 mod isolation;
 mod kafka;
+mod kafka_broker;
 mod kubernetes;
 mod logs;
 mod pages;
