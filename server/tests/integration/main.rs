@@ -13,6 +13,7 @@ mod kafka;
 mod kafka_broker;
 mod kubernetes;
 mod logs;
+mod no_loss;
 mod pages;
 mod postgres;
 mod real_cluster;

@@ -1,0 +1,169 @@
+//! Nothing lost, nothing run twice, while k8x is SIGKILLed and restarted at random moments (and, on Kafka, the
+//! broker restarted once): every event the client saw accepted gets exactly one execution of the service it
+//! triggers. The real `k8x` binary, as a separate process. Short form here (`K8X_NO_LOSS_EVENTS`, default
+//! 2,000); `scripts/no-loss.sh` runs 100,000.
+
+use std::{
+    process::{Child, Command},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use rand::Rng;
+use sea_orm::{ConnectionTrait, Database, Statement};
+
+use crate::{broker::Broker, helpers};
+
+/// One `k8x` process on a fixed port and data directory.
+struct K8x {
+    port: u16,
+    dir: std::path::PathBuf,
+    kafka: Option<String>,
+    child: Option<Child>,
+}
+
+impl K8x {
+    fn start(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_k8x"))
+            .env("K8X_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("K8X_DATA_DIR", self.dir.join("data"))
+            .env("K8X_PROJECT_DIR", self.dir.join("project"))
+            .env("K8X_CONFIG", self.dir.join("none.toml"))
+            .env("K8X_ADMIN_PASSWORD", helpers::ADMIN_PASSWORD)
+            .env("K8X_BOOTSTRAP_TOKEN", helpers::ADMIN_TOKEN)
+            .env("K8X_KAFKA_TOPIC", "k8x.noloss")
+            .env("K8X_KAFKA_PARTITIONS", "3")
+            .env("RUST_LOG", "warn")
+            .envs(self.kafka.iter().map(|b| ("K8X_KAFKA_BROKERS", b.clone())))
+            .env_remove("K8X_DATABASE_URL")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("k8x starts");
+        self.child = Some(child);
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill(); // SIGKILL
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for K8x {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn no_loss(kafka: Option<&Broker>) {
+    let events: usize = std::env::var("K8X_NO_LOSS_EVENTS").ok().and_then(|n| n.parse().ok()).unwrap_or(2000);
+    let dir = tempfile::TempDir::new().unwrap();
+    helpers::service(
+        &dir.path().join("project"),
+        "tick",
+        r#"{"name": "tick", "type": "k8x_job", "trigger_events": ["t.tick"]}"#,
+        "echo tick",
+        &[],
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut k8x = K8x { port, dir: dir.path().to_owned(), kafka: kafka.map(Broker::bootstrap), child: None };
+    k8x.start();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = helpers::client_builder().timeout(Duration::from_secs(20)).build().unwrap();
+
+    // The poster: each event until it is accepted (a retry of an event that was stored before its answer was
+    // lost is the same event: it must not run twice).
+    let done = Arc::new(AtomicBool::new(false));
+    let poster = {
+        let (client, base, done) = (client.clone(), base.clone(), done.clone());
+        tokio::spawn(async move {
+            use futures::StreamExt;
+            let retries: u64 = futures::stream::iter(0..events)
+                .map(|n| {
+                    let (client, base) = (client.clone(), base.clone());
+                    async move {
+                        let mut retries = 0u64;
+                        loop {
+                            let response = client
+                                .post(format!("{base}/api/v1/events"))
+                                .bearer_auth(helpers::ADMIN_TOKEN)
+                                .header("ce-specversion", "1.0")
+                                .header("ce-id", format!("tick-{n}"))
+                                .header("ce-source", "/no-loss")
+                                .header("ce-type", "t.tick")
+                                .body("{}")
+                                .send()
+                                .await;
+                            if response.is_ok_and(|r| r.status() == 202) {
+                                return retries;
+                            }
+                            retries += 1;
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    }
+                })
+                .buffer_unordered(16)
+                .fold(0, |sum, n| async move { sum + n })
+                .await;
+            done.store(true, Ordering::SeqCst);
+            retries
+        })
+    };
+    // The killer: SIGKILL and restart at random moments while the poster works; on Kafka, one broker restart.
+    let mut kills = 0;
+    while !done.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(rand::rng().random_range(300..1200))).await;
+        if done.load(Ordering::SeqCst) {
+            break;
+        }
+        k8x.kill();
+        kills += 1;
+        if kills == 2 {
+            if let Some(broker) = kafka {
+                broker.stop().await;
+                broker.start_again().await;
+            }
+        }
+        k8x.start();
+    }
+    let retries = poster.await.unwrap();
+    assert!(kills >= 2, "k8x must have been killed during the run (killed {kills} times)");
+
+    // Every accepted event gets exactly one execution of `tick`.
+    let db = Database::connect(format!("sqlite://{}?mode=ro", dir.path().join("data/k8x.db").display())).await.unwrap();
+    let count = |sql: &'static str| {
+        let db = &db;
+        async move {
+            let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql.to_owned()));
+            row.await.unwrap().unwrap().try_get::<i64>("", "n").unwrap()
+        }
+    };
+    // After the last kill, a Kafka consumer group waits out the dead member's session before it rebalances.
+    let mut runs = 0;
+    for _ in 0..1200 {
+        runs = count("SELECT count(DISTINCT event_id) AS n FROM executions WHERE service = 'tick'").await;
+        if runs as usize == events {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(runs as usize, events, "every accepted event ran ({kills} kills, {retries} client retries)");
+    let all = count("SELECT count(*) AS n FROM executions WHERE service = 'tick'").await;
+    assert_eq!(all as usize, events, "exactly one execution per accepted event ({kills} kills, {retries} retries)");
+    eprintln!("no loss: {events} events, {kills} SIGKILLs, {retries} client retries");
+}
+
+#[tokio::test]
+async fn no_event_is_lost_or_run_twice_while_k8x_is_killed_on_the_embedded_bus() {
+    no_loss(None).await;
+}
+
+#[tokio::test]
+async fn no_event_is_lost_or_run_twice_while_k8x_and_the_broker_are_restarted_on_kafka() {
+    let broker = Broker::start().await;
+    no_loss(Some(&broker)).await;
+}
