@@ -224,7 +224,8 @@ format_if_new() {  # <dir>
   # A Kafka cluster id is 16 random bytes in URL-safe base64 without padding (22 characters).
   cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
   say "formatting $1/logs (cluster id $cluster_id)"
-  run_class kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" -c "$1/server.properties" \
+  # `--cluster-id=<id>`, not `-t <id>`: an id may start with `-`, which the tool would read as an option.
+  run_class kafka.tools.StorageTool format --ignore-formatted --cluster-id="$cluster_id" -c "$1/server.properties" \
     >> "$1/broker.log" 2>&1 || { tail -n 30 "$1/broker.log" >&2; die "formatting $1/logs failed"; }
 }
 

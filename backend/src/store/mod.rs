@@ -76,7 +76,7 @@ impl Store {
             options.map_sqlx_postgres_opts(|o| o.options([("idle_in_transaction_session_timeout", "60s")]));
         }
         let db = Database::connect(options).await?;
-        Migrator::up(&db, None).await?;
+        migrate(&db).await?;
         Ok(Self { db, cipher: None })
     }
 
@@ -89,6 +89,23 @@ impl Store {
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
     }
+}
+
+/// The PostgreSQL advisory lock key that lets one process at a time migrate ("k8xmig").
+const MIGRATION_LOCK: i64 = 0x6b38_786d_6967;
+
+/// Brings the schema up to date. Several processes starting on one PostgreSQL database take turns (an
+/// advisory lock held in a transaction while the migrations run): the first migrates, the others find it done.
+async fn migrate(db: &DatabaseConnection) -> Result<()> {
+    use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(Migrator::up(db, None).await?);
+    }
+    let turn = db.begin().await?;
+    turn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")).await?;
+    let migrated = Migrator::up(db, None).await;
+    turn.commit().await?;
+    Ok(migrated?)
 }
 
 /// The file path of a `sqlite://` URL, without its query string.

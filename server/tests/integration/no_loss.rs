@@ -22,6 +22,8 @@ struct K8x {
     port: u16,
     dir: std::path::PathBuf,
     kafka: Option<String>,
+    /// A shared database (several processes); else SQLite in the data directory.
+    database: Option<String>,
     child: Option<Child>,
 }
 
@@ -39,6 +41,9 @@ impl K8x {
             .env("RUST_LOG", "warn")
             .envs(self.kafka.iter().map(|b| ("K8X_KAFKA_BROKERS", b.clone())))
             .env_remove("K8X_DATABASE_URL")
+            .envs(self.database.iter().map(|url| ("K8X_DATABASE_URL", url.clone())))
+            // Processes sharing a database share the key that seals its secrets.
+            .env("K8X_SECRET_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("k8x starts");
@@ -70,7 +75,8 @@ async fn no_loss(kafka: Option<&Broker>) {
         &[],
     );
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut k8x = K8x { port, dir: dir.path().to_owned(), kafka: kafka.map(Broker::bootstrap), child: None };
+    let mut k8x =
+        K8x { port, dir: dir.path().to_owned(), kafka: kafka.map(Broker::bootstrap), database: None, child: None };
     k8x.start();
     let base = format!("http://127.0.0.1:{port}");
     let client = helpers::client_builder().timeout(Duration::from_secs(20)).build().unwrap();
@@ -166,4 +172,99 @@ async fn no_event_is_lost_or_run_twice_while_k8x_is_killed_on_the_embedded_bus()
 async fn no_event_is_lost_or_run_twice_while_k8x_and_the_broker_are_restarted_on_kafka() {
     let broker = Broker::start().await;
     no_loss(Some(&broker)).await;
+}
+
+/// Two k8x processes on one PostgreSQL and one Kafka topic share the dispatcher group (each takes partitions);
+/// one is SIGKILLed mid-stream and every accepted event still runs exactly once.
+#[tokio::test]
+async fn two_processes_in_one_group_split_the_work_and_survive_one_being_killed() {
+    use futures::StreamExt;
+    use rdkafka::{consumer::Consumer, ClientConfig};
+    let broker = Broker::start().await;
+    let db = crate::postgres::TestDatabase::create().await;
+    let dir = tempfile::TempDir::new().unwrap();
+    helpers::service(
+        &dir.path().join("project"),
+        "tick",
+        r#"{"name": "tick", "type": "k8x_job", "trigger_events": ["t.tick"]}"#,
+        "echo tick",
+        &[],
+    );
+    let mut processes: Vec<K8x> = (0..2)
+        .map(|n| {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let own = dir.path().join(format!("p{n}"));
+            std::fs::create_dir_all(&own).unwrap();
+            let _ = std::os::unix::fs::symlink(dir.path().join("project"), own.join("project"));
+            K8x { port, dir: own, kafka: Some(broker.bootstrap()), database: Some(db.url.clone()), child: None }
+        })
+        .collect();
+    for process in &mut processes {
+        process.start();
+    }
+    let client = helpers::client_builder().timeout(Duration::from_secs(20)).build().unwrap();
+    // Both join the group.
+    let inspector: rdkafka::consumer::BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", broker.bootstrap()).create().unwrap();
+    helpers::wait_until(|| async {
+        let groups = inspector.fetch_group_list(Some(backend::dispatcher::GROUP), Duration::from_secs(5)).ok()?;
+        let members = groups.groups().first().map(|g| g.members().len()).unwrap_or(0);
+        (members == 2).then_some(())
+    })
+    .await;
+    let ports: Vec<u16> = processes.iter().map(|p| p.port).collect();
+    let posted = futures::stream::iter(0..1000usize)
+        .map(|n| {
+            let client = client.clone();
+            let ports = ports.clone();
+            async move {
+                loop {
+                    // Alternate between the processes; the killed one refuses, so the other takes it.
+                    for port in [ports[n % 2], ports[(n + 1) % 2]] {
+                        let response = client
+                            .post(format!("http://127.0.0.1:{port}/api/v1/events"))
+                            .bearer_auth(helpers::ADMIN_TOKEN)
+                            .header("ce-specversion", "1.0")
+                            .header("ce-id", format!("pair-{n}"))
+                            .header("ce-source", "/no-loss")
+                            .header("ce-type", "t.tick")
+                            .body("{}")
+                            .send()
+                            .await;
+                        if response.is_ok_and(|r| r.status() == 202) {
+                            return;
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>();
+    let killer = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        processes[0].kill();
+    };
+    let ((), _) = tokio::join!(killer, posted);
+    let count = |sql: String| {
+        let admin = Database::connect(db.url.clone());
+        async move {
+            let admin = admin.await.unwrap();
+            let row = admin.query_one_raw(Statement::from_string(admin.get_database_backend(), sql));
+            row.await.unwrap().unwrap().try_get::<i64>("", "n").unwrap()
+        }
+    };
+    let mut runs = 0;
+    for _ in 0..1200 {
+        runs = count("SELECT count(DISTINCT event_id) AS n FROM executions WHERE service = 'tick'".into()).await;
+        if runs == 1000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(runs, 1000, "every accepted event ran, the survivor taking over the killed one's partitions");
+    let all = count("SELECT count(*) AS n FROM executions WHERE service = 'tick'".into()).await;
+    assert_eq!(all, 1000, "and none twice");
+    drop(processes);
+    db.drop().await;
 }
