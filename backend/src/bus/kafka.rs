@@ -19,8 +19,9 @@ use rdkafka::{
 
 use super::{Bus, BusError, Delivery, Position, Result, Subscription};
 
-/// How long a publish may wait for the broker before it is reported as failed.
-const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a publish may wait for the broker before it is reported as failed (ingest then answers 503 with
+/// Retry-After): the bound on how long a client waits while the broker is away.
+pub const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The bus on a Kafka cluster.
 pub struct KafkaBus {
