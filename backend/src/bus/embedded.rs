@@ -54,11 +54,13 @@ impl Bus for EmbeddedBus {
         // The transaction runs on a task of its own: a caller that goes away (an HTTP client that hung up)
         // drops only the wait, never a transaction half-way, which could leave a pooled connection idle in a
         // transaction holding the publish lock.
-        let db = self.db.clone();
-        let stored = tokio::spawn(async move { append(&db, record).await });
-        stored.await.map_err(|e| BusError::Encode(format!("the publishing task failed: {e}")))??;
-        self.published.notify_waiters();
-        Ok(())
+        let (db, published) = (self.db.clone(), self.published.clone());
+        let stored = tokio::spawn(async move {
+            append(&db, record).await?;
+            published.notify_waiters();
+            Ok::<_, BusError>(())
+        });
+        stored.await.map_err(|e| BusError::Task(e.to_string()))?
     }
 
     async fn subscribe(&self, group: &str) -> Result<Box<dyn Subscription>> {

@@ -44,9 +44,22 @@ impl KafkaBus {
 
     async fn ensure_topic(&self, partitions: i32) -> Result<()> {
         use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-        let admin: AdminClient<_> = ClientConfig::new().set("bootstrap.servers", &self.brokers).create()?;
-        let metadata = admin.inner().fetch_metadata(Some(&self.topic), Timeout::After(PUBLISH_TIMEOUT))?;
-        let known = metadata.topics().iter().any(|t| t.name() == self.topic && t.error().is_none());
+        // No auto-creation by the metadata request itself: on a broker that allows it, it would make the topic
+        // with the broker's partition count instead of ours.
+        let admin: AdminClient<_> = ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .set("allow.auto.create.topics", "false")
+            .create()?;
+        let admin = std::sync::Arc::new(admin);
+        let (lookup, topic) = (admin.clone(), self.topic.clone());
+        let known = tokio::task::spawn_blocking(move || {
+            let metadata = lookup.inner().fetch_metadata(Some(&topic), Timeout::After(PUBLISH_TIMEOUT))?;
+            Ok::<_, rdkafka::error::KafkaError>(
+                metadata.topics().iter().any(|t| t.name() == topic && t.error().is_none()),
+            )
+        })
+        .await
+        .map_err(|e| BusError::Topic(format!("looking up the topic: {e}")))??;
         if known {
             return Ok(());
         }

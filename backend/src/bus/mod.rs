@@ -24,6 +24,8 @@ pub enum BusError {
     Encode(String),
     #[error("kafka: {0}")]
     Topic(String),
+    #[error("the publishing task failed: {0}")]
+    Task(String),
 }
 
 pub type Result<T, E = BusError> = std::result::Result<T, E>;

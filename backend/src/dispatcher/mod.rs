@@ -83,7 +83,11 @@ impl Dispatcher {
                 delivery = subscription.next() => delivery,
             };
             let delivery = match delivery {
-                Ok(delivery) => delivery,
+                Ok(delivery) => {
+                    // The bus answers again (a failed read said otherwise).
+                    self.readiness.moving();
+                    delivery
+                }
                 Err(err) => {
                     tracing::error!(%err, "reading the bus failed");
                     self.readiness.failing(format!("reading the bus failed: {err}"));
@@ -161,7 +165,8 @@ impl Dispatcher {
             group: GROUP.to_owned(),
             position: format!("{}/{}", delivery.position.partition, delivery.position.offset),
             reason: reason.clone(),
-            record: delivery.raw.clone(),
+            // A decodable event is kept as structured JSON (replayable on either bus); anything else as it came.
+            record: event.and_then(|e| serde_json::to_string(e).ok()).unwrap_or_else(|| delivery.raw.clone()),
             event_id: event.map(|e| e.id().to_owned()),
             event_type: event.map(|e| e.ty().to_owned()),
             attempts: attempts.try_into().unwrap_or(i32::MAX),

@@ -110,6 +110,17 @@ async fn accept(
     signed_by: Option<&str>,
 ) -> Result<Accepted, ApiError> {
     let mut events = decode(headers, body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if signed_by.is_none() {
+        // Those sources are k8x's word for a signed sender: nobody else may take their ids first.
+        if let Some(event) =
+            events.iter().find(|e| ["/sources/", "/webhooks/"].iter().any(|p| e.source().starts_with(p)))
+        {
+            return Err(ApiError::BadRequest(format!(
+                "source `{}` is reserved: `/sources/…` and `/webhooks/…` are set by k8x for signed senders",
+                event.source()
+            )));
+        }
+    }
     if let Some(name) = signed_by {
         for event in &mut events {
             let claimed = event.source().to_string();

@@ -61,8 +61,14 @@ pub fn check(event: &Event) -> Result<(), RuleError> {
     for (name, value) in extensions {
         extension_name(name)?;
         if let ExtensionValue::String(value) = value {
-            text(name, value, MAX_VALUE_BYTES)?;
+            // The spec lets an extension be the empty string.
+            if !value.is_empty() {
+                text(name, value, MAX_VALUE_BYTES)?;
+            }
         }
+    }
+    if source.chars().any(char::is_whitespace) {
+        return Err(broken("source", "must be a URI-reference: no spaces"));
     }
     Ok(())
 }
@@ -137,9 +143,12 @@ fn text(attribute: &str, value: &str, max: usize) -> Result<(), RuleError> {
     Ok(())
 }
 
-/// An RFC 2046 media type: `type/subtype` with optional parameters.
+/// An RFC 2046 media type: `type/subtype` with optional parameters (optional whitespace around `;`, as HTTP
+/// allows, is not held against it).
 fn media_type(value: &str) -> Result<(), RuleError> {
-    value
+    let normalized: Vec<&str> = value.split(';').map(str::trim).collect();
+    normalized
+        .join("; ")
         .parse::<mime::Mime>()
         .map(|_| ())
         .map_err(|e| broken("datacontenttype", format!("must be a media type like `application/json` ({e})")))

@@ -102,6 +102,9 @@ async fn migrate(db: &DatabaseConnection) -> Result<()> {
         return Ok(Migrator::up(db, None).await?);
     }
     let turn = db.begin().await?;
+    // This transaction only holds the lock while the migrations run on other connections: exempt it from the
+    // idle-in-transaction timeout, or a long migration would lose the lock half-way.
+    turn.execute_unprepared("SET LOCAL idle_in_transaction_session_timeout = 0").await?;
     turn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")).await?;
     let migrated = Migrator::up(db, None).await;
     turn.commit().await?;

@@ -48,6 +48,7 @@ fn each_rule_refuses_with_the_attribute_and_the_rule() {
         ("a 20 KB type", event(json!({"type": long})), "type", "at most 256 bytes"),
         ("a NUL in the id", event(json!({"id": "a\u{0}b"})), "id", "control characters (found U+0000)"),
         ("a newline in the source", event(json!({"source": "/a\nb"})), "source", "control characters"),
+        ("a space in the source", event(json!({"source": "/a b"})), "source", "URI-reference"),
         ("an escape in the subject", event(json!({"subject": "x\u{1b}[31m"})), "subject", "control characters"),
         ("empty subject", event(json!({"subject": ""})), "subject", "must not be empty"),
         ("empty datacontenttype", event(json!({"datacontenttype": ""})), "datacontenttype", "must not be empty"),
@@ -97,6 +98,8 @@ fn valid_events_pass() {
     }));
     assert_eq!(structured(full), Ok(1));
     assert_eq!(structured(event(json!({"data": null, "data_base64": "aGk="}))), Ok(1));
+    assert_eq!(structured(event(json!({"emptyext": ""}))), Ok(1), "an extension may be the empty string");
+    assert_eq!(structured(event(json!({"datacontenttype": "application/json ; charset=utf-8"}))), Ok(1));
 }
 
 #[test]
