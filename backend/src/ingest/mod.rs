@@ -28,6 +28,7 @@ use crate::{
     api_error::ApiError,
     auth::{signature, Principal},
     state::AppState,
+    store::entities::event_source,
 };
 
 /// The ingest routes.
@@ -59,16 +60,8 @@ async fn ingest_signed(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Accepted, ApiError> {
-    let given = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
-    let secret = state.store.source(&source).await?.map(|row| row.secret);
-    let checked = match &secret {
-        Some(secret) => signature::verify(secret.as_bytes(), &body, given),
-        None => Err(signature::SignatureError::Mismatch),
-    };
-    if let Err(why) = checked {
-        tracing::warn!(source = %source.escape_debug(), %why, "refused an unsigned or wrongly signed event");
-        return Err(ApiError::Unauthorized(format!("event source `{}`: {why}", source.escape_debug())));
-    }
+    let row = state.store.source(&source).await?;
+    signed(row.as_ref(), &source, &headers, &body)?;
     accept(&state, &headers, body, Some(&source)).await
 }
 
@@ -84,20 +77,27 @@ async fn ingest_webhook(
     let source = state.store.source(&name).await?;
     let may_ingest = principal.is_some_and(|axum::Extension(p)| p.allows(Permission::Ingest));
     if !may_ingest {
-        let given = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
-        let checked = match &source {
-            Some(source) => signature::verify(source.secret.as_bytes(), &body, given),
-            None => Err(signature::SignatureError::Mismatch),
-        };
-        if let Err(why) = checked {
-            return Err(ApiError::Unauthorized(format!("webhook `{}`: {why}", name.escape_debug())));
-        }
+        signed(source.as_ref(), &name, &headers, &body)?;
     }
     let source = source.ok_or_else(|| ApiError::NotFound(format!("no event source `{}`", name.escape_debug())))?;
     let event = webhook::wrap(&name, &source.webhook_shape(), &headers, &body)
         .map_err(|e| ApiError::BadRequest(format!("webhook `{name}`: {e}")))?;
     decode::check(&event).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     publish(&state, vec![event]).await
+}
+
+/// `Ok` when `body` carries the signature of source `name` (`row`, if it is registered); an unknown source and a
+/// bad signature get the same 401.
+fn signed(row: Option<&event_source::Model>, name: &str, headers: &HeaderMap, body: &Bytes) -> Result<(), ApiError> {
+    let given = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
+    let checked = match row {
+        Some(row) => signature::verify(row.secret.as_bytes(), body, given),
+        None => Err(signature::SignatureError::Mismatch),
+    };
+    checked.map_err(|why| {
+        tracing::warn!(source = %name.escape_debug(), %why, "refused an unsigned or wrongly signed request");
+        ApiError::Unauthorized(format!("event source `{}`: {why}", name.escape_debug()))
+    })
 }
 
 /// Decodes, checks and publishes; 202 once the bus holds every event. Events of a signed source get the

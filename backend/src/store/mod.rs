@@ -85,6 +85,27 @@ impl Store {
         Self { cipher: Some(cipher), ..self }
     }
 
+    /// `plain` sealed with the cipher (as it is without one).
+    fn seal(&self, plain: &str) -> String {
+        match &self.cipher {
+            Some(cipher) => cipher.seal(plain),
+            None => plain.to_owned(),
+        }
+    }
+
+    /// `text` opened if it is sealed (text stored before sealing existed is read as it is); `owner` names what
+    /// it belongs to in the error.
+    fn open(&self, text: String, owner: impl FnOnce() -> String) -> Result<String> {
+        if !SecretCipher::is_sealed(&text) {
+            return Ok(text);
+        }
+        let opened = match &self.cipher {
+            Some(cipher) => cipher.open(&text),
+            None => Err(CipherError::WrongKey),
+        };
+        opened.map_err(|source| StoreError::Sealed { owner: owner(), source })
+    }
+
     /// The connection, for the embedded bus which keeps its own tables.
     pub fn db(&self) -> &DatabaseConnection {
         &self.db

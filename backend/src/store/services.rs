@@ -2,15 +2,13 @@
 
 use sea_orm::{sea_query::OnConflict, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::{entities::service, CipherError, Result, SecretCipher, Store, StoreError};
+use super::{entities::service, Result, Store};
 
 impl Store {
     /// Inserts or replaces a service by name; its secrets are sealed on the way.
     pub async fn upsert_service(&self, mut model: service::Model) -> Result<()> {
         use service::Column as C;
-        if let (Some(cipher), Some(secrets)) = (&self.cipher, &model.secrets) {
-            model.secrets = Some(cipher.seal(secrets));
-        }
+        model.secrets = model.secrets.map(|secrets| self.seal(&secrets));
         let active: service::ActiveModel = model.into();
         service::Entity::insert(active)
             .on_conflict(
@@ -68,13 +66,9 @@ impl Store {
     /// `row` with its secrets opened. Secrets stored before encryption existed are read as they are (and
     /// sealed the next time the service is loaded).
     fn opened(&self, mut row: service::Model) -> Result<service::Model> {
-        let Some(secrets) = row.secrets.as_deref().filter(|s| SecretCipher::is_sealed(s)) else { return Ok(row) };
-        let opened = match &self.cipher {
-            Some(cipher) => cipher.open(secrets),
-            None => Err(CipherError::WrongKey),
-        };
-        row.secrets =
-            Some(opened.map_err(|source| StoreError::Sealed { owner: format!("service `{}`", row.name), source })?);
+        if let Some(secrets) = row.secrets.take() {
+            row.secrets = Some(self.open(secrets, || format!("service `{}`", row.name))?);
+        }
         Ok(row)
     }
 }

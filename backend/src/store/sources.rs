@@ -5,7 +5,7 @@ use chrono::Utc;
 use sea_orm::{sea_query::OnConflict, ActiveValue::Set, EntityTrait, QueryOrder};
 use serde::{Deserialize, Serialize};
 
-use super::{entities::event_source, CipherError, Result, SecretCipher, Store, StoreError};
+use super::{entities::event_source, Result, Store};
 
 /// Where a plain webhook's event type and id come from.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,10 +58,7 @@ impl event_source::Model {
 impl Store {
     /// Registers a source with its secret; false when the name is taken.
     pub async fn add_source(&self, name: &str, secret: &str, shape: &WebhookShape, created_by: &str) -> Result<bool> {
-        let secret = match &self.cipher {
-            Some(cipher) => cipher.seal(secret),
-            None => secret.to_owned(),
-        };
+        let secret = self.seal(secret);
         let row = event_source::ActiveModel {
             name: Set(name.to_owned()),
             secret: Set(secret),
@@ -85,14 +82,7 @@ impl Store {
         let Some(mut row) = event_source::Entity::find_by_id(name.to_owned()).one(&self.db).await? else {
             return Ok(None);
         };
-        if SecretCipher::is_sealed(&row.secret) {
-            let opened = match &self.cipher {
-                Some(cipher) => cipher.open(&row.secret),
-                None => Err(CipherError::WrongKey),
-            };
-            row.secret =
-                opened.map_err(|source| StoreError::Sealed { owner: format!("event source `{name}`"), source })?;
-        }
+        row.secret = self.open(std::mem::take(&mut row.secret), || format!("event source `{name}`"))?;
         Ok(Some(row))
     }
 

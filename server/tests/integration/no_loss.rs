@@ -64,6 +64,31 @@ impl Drop for K8x {
     }
 }
 
+/// Posts event `id` (type `t.tick`) to the first of `bases` that accepts it, again and again until one does
+/// (a retry of an event stored before its answer was lost is the same event); returns how many tries failed.
+async fn post_until_accepted(client: &reqwest::Client, bases: &[String], id: &str) -> u64 {
+    let mut retries = 0;
+    loop {
+        for base in bases {
+            let response = client
+                .post(format!("{base}/api/v1/events"))
+                .bearer_auth(helpers::ADMIN_TOKEN)
+                .header("ce-specversion", "1.0")
+                .header("ce-id", id)
+                .header("ce-source", "/no-loss")
+                .header("ce-type", "t.tick")
+                .body("{}")
+                .send()
+                .await;
+            if response.is_ok_and(|r| r.status() == 202) {
+                return retries;
+            }
+            retries += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Where each run of `tick` appends its execution id: the processes that really ran. Under `/dev/shm`: a local
 /// execution may write there (and not beside k8x's data directory, which is under `/tmp` in tests).
 fn ran_file(dir: &std::path::Path) -> std::path::PathBuf {
@@ -108,26 +133,7 @@ async fn no_loss(kafka: Option<&Broker>) {
             let retries: u64 = futures::stream::iter(0..events)
                 .map(|n| {
                     let (client, base) = (client.clone(), base.clone());
-                    async move {
-                        let mut retries = 0u64;
-                        loop {
-                            let response = client
-                                .post(format!("{base}/api/v1/events"))
-                                .bearer_auth(helpers::ADMIN_TOKEN)
-                                .header("ce-specversion", "1.0")
-                                .header("ce-id", format!("tick-{n}"))
-                                .header("ce-source", "/no-loss")
-                                .header("ce-type", "t.tick")
-                                .body("{}")
-                                .send()
-                                .await;
-                            if response.is_ok_and(|r| r.status() == 202) {
-                                return retries;
-                            }
-                            retries += 1;
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                        }
-                    }
+                    async move { post_until_accepted(&client, &[base], &format!("tick-{n}")).await }
                 })
                 .buffer_unordered(16)
                 .fold(0, |sum, n| async move { sum + n })
@@ -233,31 +239,12 @@ async fn two_processes_in_one_group_split_the_work_and_survive_one_being_killed(
     let posted = futures::stream::iter(0..1000usize)
         .map(|n| {
             let client = client.clone();
-            let ports = ports.clone();
-            async move {
-                loop {
-                    // Alternate between the processes; the killed one refuses, so the other takes it.
-                    for port in [ports[n % 2], ports[(n + 1) % 2]] {
-                        let response = client
-                            .post(format!("http://127.0.0.1:{port}/api/v1/events"))
-                            .bearer_auth(helpers::ADMIN_TOKEN)
-                            .header("ce-specversion", "1.0")
-                            .header("ce-id", format!("pair-{n}"))
-                            .header("ce-source", "/no-loss")
-                            .header("ce-type", "t.tick")
-                            .body("{}")
-                            .send()
-                            .await;
-                        if response.is_ok_and(|r| r.status() == 202) {
-                            return;
-                        }
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
+            // Alternate between the processes; the killed one refuses, so the other takes it.
+            let bases = [ports[n % 2], ports[(n + 1) % 2]].map(|port| format!("http://127.0.0.1:{port}"));
+            async move { post_until_accepted(&client, &bases, &format!("pair-{n}")).await }
         })
         .buffer_unordered(16)
-        .collect::<Vec<()>>();
+        .collect::<Vec<u64>>();
     let killer = async {
         tokio::time::sleep(Duration::from_millis(700)).await;
         processes[0].kill();
