@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the property tests that feed hostile input to k8x's parsers (CloudEvents in every HTTP mode, service
-# files, parameters.json and form submissions, plain webhooks) with many more cases than the test suite does,
+# files, parameters.json and form submissions, plain webhooks, Kafka records) with many more cases than the test suite does,
 # for a bounded time: ./scripts/fuzz.sh [cases per target, default 20000] [seconds, default 600].
 set -euo pipefail
 source "$(dirname "$0")/env.sh"

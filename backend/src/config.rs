@@ -38,6 +38,8 @@ pub struct Config {
     pub kafka_topic: String,
     /// The partitions of the topic when k8x creates it (consumers of the group share them).
     pub kafka_partitions: i32,
+    /// The Kafka topic records given up on go to (`<kafka_topic>.dead-letters` when unset); created at start.
+    pub kafka_dead_letter_topic: Option<String>,
     /// `local` (default) or `kubernetes`.
     pub executor: ExecutorKind,
     /// A directory of services (each subdirectory with a `manifest.json`) loaded as a project at start-up;
@@ -116,6 +118,7 @@ impl Default for Config {
             kafka_brokers: None,
             kafka_topic: "k8x.events".into(),
             kafka_partitions: 6,
+            kafka_dead_letter_topic: None,
             executor: ExecutorKind::Local,
             project_dir: Some(PathBuf::from("demo")),
             site_root: PathBuf::from("target/site"),

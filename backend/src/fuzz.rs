@@ -1,5 +1,6 @@
 //! Property tests that feed the parsers k8x exposes to the outside hostile input: CloudEvents in every HTTP
-//! mode, `manifest.json`, `deployment.yaml`, `parameters.json`, `configs.json`, `secrets.json` and plain webhooks.
+//! mode, Kafka records (headers and payload as another client may produce them), `manifest.json`,
+//! `deployment.yaml`, `parameters.json`, `configs.json`, `secrets.json` and plain webhooks.
 //! The property is the same everywhere: an answer (accepted or refused with a reason), never a panic or a hang.
 //! The suite runs 256 cases per target; `scripts/fuzz.sh` runs many more for a bounded time.
 
@@ -13,6 +14,7 @@ use serde_json::Value;
 use cloudevents::AttributesReader;
 
 use crate::{
+    bus::{decode_kafka_record, Record},
     catalog::{files, Manifest},
     ingest::{decode, rules, webhook},
     store::WebhookShape,
@@ -90,7 +92,64 @@ fn content_type() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Kafka header names: the binding's, a few others, anything.
+fn kafka_header_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("ce_specversion".to_owned()),
+        Just("ce_id".to_owned()),
+        Just("ce_source".to_owned()),
+        Just("ce_type".to_owned()),
+        Just("ce_time".to_owned()),
+        Just("ce_dataschema".to_owned()),
+        Just("ce_subject".to_owned()),
+        Just("content-type".to_owned()),
+        "ce_[a-z0-9_]{0,10}",
+        ".{0,12}",
+    ]
+}
+
+/// Kafka header values: missing, well-formed, any bytes.
+fn kafka_header_value() -> impl Strategy<Value = Option<Vec<u8>>> {
+    prop_oneof![
+        Just(None),
+        Just(Some(b"1.0".to_vec())),
+        Just(Some(b"application/json".to_vec())),
+        Just(Some(b"2026-11-27T10:00:00Z".to_vec())),
+        prop::collection::vec(any::<u8>(), 0..40).prop_map(Some),
+    ]
+}
+
 proptest! {
+    #[test]
+    fn kafka_records_get_an_answer(
+        headers in prop::collection::vec((kafka_header_name(), kafka_header_value()), 0..10),
+        payload in prop::option::of(prop::collection::vec(any::<u8>(), 0..200)),
+        key in prop::option::of(prop::collection::vec(any::<u8>(), 0..20)),
+    ) {
+        let _ = decode_kafka_record(&Record { key, headers, payload });
+    }
+
+    #[test]
+    fn kafka_records_with_the_binding_headers_decode(
+        id in "[ -~]{1,40}",
+        ty in "[a-z.]{1,20}",
+        payload in prop::collection::vec(any::<u8>(), 0..100),
+        extra in prop::collection::vec(("[a-z0-9]{1,10}", "[ -~]{0,20}"), 0..4),
+    ) {
+        let mut headers = vec![
+            ("ce_specversion".to_owned(), Some(b"1.0".to_vec())),
+            ("ce_id".to_owned(), Some(id.clone().into_bytes())),
+            ("ce_source".to_owned(), Some(b"/fuzz".to_vec())),
+            ("ce_type".to_owned(), Some(ty.clone().into_bytes())),
+            ("content-type".to_owned(), Some(b"application/octet-stream".to_vec())),
+        ];
+        headers.extend(extra.into_iter().map(|(k, v)| (format!("ce_{k}"), Some(v.into_bytes()))));
+        let event = decode_kafka_record(&Record { key: None, headers, payload: Some(payload) });
+        let event = event.map_err(|e| TestCaseError::fail(format!("a well-formed record was refused: {e}")))?;
+        prop_assert_eq!(event.id(), id.as_str());
+        prop_assert_eq!(event.ty(), ty.as_str());
+    }
+
     #[test]
     fn cloudevents_in_any_mode_get_an_answer(
         value in json(),

@@ -11,6 +11,7 @@
 //! - `m20261127_000002_settings`: named values k8x keeps about itself (the secret-key check).
 //! - `m20261127_000003_access`: users, sessions, API tokens, event sources (webhook secrets), the audit trail.
 //! - `m20261127_000004_dead_letters`: records the dispatcher gave up on, for admins to see and replay.
+//! - `m20261127_000005_dead_letter_once`: one dead letter per (group, position).
 
 pub use sea_orm_migration::prelude::*;
 
@@ -19,6 +20,7 @@ mod m20261127_000001_kubernetes;
 mod m20261127_000002_settings;
 mod m20261127_000003_access;
 mod m20261127_000004_dead_letters;
+mod m20261127_000005_dead_letter_once;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -32,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_settings::Migration),
             Box::new(m20261127_000003_access::Migration),
             Box::new(m20261127_000004_dead_letters::Migration),
+            Box::new(m20261127_000005_dead_letter_once::Migration),
         ]
     }
 }

@@ -74,9 +74,14 @@ impl Application {
         backend::auth::bootstrap::bootstrap(&config, &store).await.context("setting up the first admin")?;
         let bus: Arc<dyn Bus> = match &config.kafka_brokers {
             Some(brokers) => Arc::new(
-                KafkaBus::connect(brokers, &config.kafka_topic, config.kafka_partitions)
-                    .await
-                    .context("connecting to Kafka")?,
+                KafkaBus::connect(
+                    brokers,
+                    &config.kafka_topic,
+                    config.kafka_dead_letter_topic.as_deref(),
+                    config.kafka_partitions,
+                )
+                .await
+                .context("connecting to Kafka")?,
             ),
             None => Arc::new(EmbeddedBus::new(store.db().clone())),
         };

@@ -1,6 +1,9 @@
 //! The Kafka bus: one topic, events in the CloudEvents Kafka protocol binding (binary mode, `ce_` headers),
 //! keyed by [`super::ordering_key`]. The producer waits for all in-sync replicas (`acks=all`, idempotent), so
 //! `publish` returns only once the broker has the event. Consumers commit by hand, after the work is durable.
+//!
+//! Records given up on go to a dead-letter topic (`<topic>.dead-letters` unless configured) as they came — key,
+//! headers, payload — with `k8x-dead-letter-*` headers saying why, where from and after how many attempts.
 
 use std::time::Duration;
 
@@ -11,13 +14,13 @@ use cloudevents::{
 };
 use rdkafka::{
     consumer::{CommitMode, Consumer, StreamConsumer},
-    message::{BorrowedMessage, Headers},
+    message::{Header, Headers, OwnedHeaders, OwnedMessage},
     producer::{FutureProducer, FutureRecord},
     util::Timeout,
     ClientConfig, Message, Offset, TopicPartitionList,
 };
 
-use super::{Bus, BusError, Delivery, Position, Result, Subscription};
+use super::{Bus, BusError, Delivery, Position, Record, Result, Subscription, Verdict};
 
 /// How long a publish may wait for the broker before it is reported as failed (ingest then answers 503 with
 /// Retry-After): the bound on how long a client waits while the broker is away.
@@ -29,20 +32,26 @@ pub struct KafkaBus {
     brokers: String,
     /// The topic that carries events.
     topic: String,
+    /// The topic records given up on go to.
+    dead_letter_topic: String,
     /// One producer for the process: it is thread-safe and batches internally.
     producer: FutureProducer,
 }
 
 impl KafkaBus {
-    /// Connects a producer and makes sure the topic exists: created with `partitions` (and the cluster's
-    /// default replication) when the cluster does not have it.
-    pub async fn connect(brokers: &str, topic: &str, partitions: i32) -> Result<Self> {
-        let bus = Self::new(brokers, topic)?;
-        bus.ensure_topic(partitions).await?;
+    /// Connects a producer and makes sure the topic and the dead-letter topic exist: created with `partitions`
+    /// (and the cluster's default replication) when the cluster does not have them.
+    pub async fn connect(brokers: &str, topic: &str, dead_letter_topic: Option<&str>, partitions: i32) -> Result<Self> {
+        let mut bus = Self::new(brokers, topic)?;
+        if let Some(dead_letter_topic) = dead_letter_topic {
+            bus.dead_letter_topic = dead_letter_topic.to_owned();
+        }
+        bus.ensure_topic(&bus.topic, partitions).await?;
+        bus.ensure_topic(&bus.dead_letter_topic, partitions).await?;
         Ok(bus)
     }
 
-    async fn ensure_topic(&self, partitions: i32) -> Result<()> {
+    async fn ensure_topic(&self, name: &str, partitions: i32) -> Result<()> {
         use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
         // No auto-creation by the metadata request itself: on a broker that allows it, it would make the topic
         // with the broker's partition count instead of ours.
@@ -51,7 +60,7 @@ impl KafkaBus {
             .set("allow.auto.create.topics", "false")
             .create()?;
         let admin = std::sync::Arc::new(admin);
-        let (lookup, topic) = (admin.clone(), self.topic.clone());
+        let (lookup, topic) = (admin.clone(), name.to_owned());
         let known = tokio::task::spawn_blocking(move || {
             let metadata = lookup.inner().fetch_metadata(Some(&topic), Timeout::After(PUBLISH_TIMEOUT))?;
             Ok::<_, rdkafka::error::KafkaError>(
@@ -64,11 +73,11 @@ impl KafkaBus {
             return Ok(());
         }
         // Replication -1: the cluster's `default.replication.factor`.
-        let topic = NewTopic::new(&self.topic, partitions, TopicReplication::Fixed(-1));
+        let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(-1));
         let options = AdminOptions::new().operation_timeout(Some(PUBLISH_TIMEOUT));
         for result in admin.create_topics([&topic], &options).await? {
             match result {
-                Ok(_) => tracing::info!(topic = %self.topic, partitions, "created the Kafka topic"),
+                Ok(_) => tracing::info!(topic = %name, partitions, "created the Kafka topic"),
                 Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
                 Err((name, code)) => return Err(BusError::Topic(format!("creating topic `{name}`: {code}"))),
             }
@@ -76,7 +85,7 @@ impl KafkaBus {
         Ok(())
     }
 
-    /// Connects a producer; the topic must exist.
+    /// Connects a producer; the topic must exist (and `<topic>.dead-letters`, for a record given up on).
     pub fn new(brokers: &str, topic: &str) -> Result<Self> {
         let producer = ClientConfig::new()
             .set("bootstrap.servers", brokers)
@@ -84,7 +93,12 @@ impl KafkaBus {
             .set("enable.idempotence", "true")
             .set("message.timeout.ms", PUBLISH_TIMEOUT.as_millis().to_string())
             .create()?;
-        Ok(Self { brokers: brokers.to_owned(), topic: topic.to_owned(), producer })
+        Ok(Self {
+            brokers: brokers.to_owned(),
+            topic: topic.to_owned(),
+            dead_letter_topic: format!("{topic}.dead-letters"),
+            producer,
+        })
     }
 }
 
@@ -111,6 +125,38 @@ impl Bus for KafkaBus {
         consumer.subscribe(&[&self.topic])?;
         Ok(Box::new(KafkaSubscription { consumer, topic: self.topic.clone() }))
     }
+
+    async fn dead_letter(&self, delivery: &Delivery, verdict: Verdict<'_>) -> Result<()> {
+        let original = delivery.record.clone().unwrap_or_default();
+        let mut headers = OwnedHeaders::new_with_capacity(original.headers.len() + 6);
+        for (key, value) in &original.headers {
+            headers = headers.insert(Header { key, value: value.as_deref() });
+        }
+        let (partition, offset, attempts) = (
+            delivery.position.partition.to_string(),
+            delivery.position.offset.to_string(),
+            verdict.attempts.to_string(),
+        );
+        for (key, value) in [
+            ("k8x-dead-letter-reason", verdict.reason),
+            ("k8x-dead-letter-group", verdict.group),
+            ("k8x-dead-letter-topic", &self.topic),
+            ("k8x-dead-letter-partition", &partition),
+            ("k8x-dead-letter-offset", &offset),
+            ("k8x-dead-letter-attempts", &attempts),
+        ] {
+            headers = headers.insert(Header { key, value: Some(value) });
+        }
+        let mut message = FutureRecord::<[u8], [u8]>::to(&self.dead_letter_topic).headers(headers);
+        if let Some(key) = &original.key {
+            message = message.key(key);
+        }
+        if let Some(payload) = &original.payload {
+            message = message.payload(payload);
+        }
+        self.producer.send(message, Timeout::After(PUBLISH_TIMEOUT)).await.map_err(|(err, _)| err)?;
+        Ok(())
+    }
 }
 
 /// One member of a consumer group.
@@ -124,7 +170,15 @@ impl Subscription for KafkaSubscription {
     async fn next(&mut self) -> Result<Delivery> {
         let message = self.consumer.recv().await?;
         let position = Position { partition: message.partition(), offset: message.offset() };
-        Ok(Delivery { position, event: decode(&message), raw: raw(&message) })
+        let record = Record {
+            key: message.key().map(<[u8]>::to_vec),
+            headers: message
+                .headers()
+                .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
+                .unwrap_or_default(),
+            payload: message.payload().map(<[u8]>::to_vec),
+        };
+        Ok(Delivery { position, event: decode(&record), raw: raw(&record), record: Some(record) })
     }
 
     async fn commit(&mut self, delivery: &Delivery) -> Result<()> {
@@ -140,31 +194,44 @@ impl Subscription for KafkaSubscription {
 }
 
 /// A record as JSON: its key, headers (text, or base64 where not UTF-8) and payload (base64).
-fn raw(message: &BorrowedMessage<'_>) -> String {
+fn raw(record: &Record) -> String {
     use base64::{engine::general_purpose::STANDARD, Engine};
     let bytes = |b: &[u8]| match std::str::from_utf8(b) {
         Ok(text) => serde_json::Value::String(text.to_owned()),
         Err(_) => serde_json::json!({ "base64": STANDARD.encode(b) }),
     };
-    let headers: serde_json::Map<String, serde_json::Value> = message
-        .headers()
-        .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.map(bytes).unwrap_or_default())).collect())
-        .unwrap_or_default();
+    let headers: serde_json::Map<String, serde_json::Value> = record
+        .headers
+        .iter()
+        .map(|(key, value)| (key.clone(), value.as_deref().map(bytes).unwrap_or_default()))
+        .collect();
     serde_json::json!({
-        "key": message.key().map(bytes),
+        "key": record.key.as_deref().map(bytes),
         "headers": headers,
-        "payload_base64": message.payload().map(|p| STANDARD.encode(p)),
+        "payload_base64": record.payload.as_deref().map(|p| STANDARD.encode(p)),
     })
     .to_string()
 }
 
-/// Decodes a record; a header without a value is refused here because the SDK's binding panics on one.
-fn decode(message: &BorrowedMessage<'_>) -> std::result::Result<Event, String> {
-    if let Some(headers) = message.headers() {
-        if let Some(header) = headers.iter().find(|h| h.value.is_none()) {
-            return Err(format!("header `{}` has no value", header.key));
-        }
+/// Decodes a record in the CloudEvents Kafka binding; a header without a value is refused here because the SDK's
+/// binding panics on one.
+pub(crate) fn decode(record: &Record) -> std::result::Result<Event, String> {
+    if let Some((key, _)) = record.headers.iter().find(|(_, value)| value.is_none()) {
+        return Err(format!("header `{key}` has no value"));
     }
+    let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+    for (key, value) in &record.headers {
+        headers = headers.insert(Header { key, value: value.as_deref() });
+    }
+    let message = OwnedMessage::new(
+        record.payload.clone(),
+        record.key.clone(),
+        String::new(),
+        rdkafka::Timestamp::NotAvailable,
+        0,
+        0,
+        Some(headers),
+    );
     message.to_event().map_err(|e| e.to_string())
 }
 

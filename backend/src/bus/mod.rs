@@ -11,6 +11,8 @@ use async_trait::async_trait;
 use cloudevents::{AttributesReader, Event};
 
 pub use embedded::EmbeddedBus;
+#[cfg(test)]
+pub(crate) use kafka::decode as decode_kafka_record;
 pub use kafka::KafkaBus;
 
 /// A bus operation failed.
@@ -45,6 +47,27 @@ pub struct Delivery {
     pub event: std::result::Result<Event, String>,
     /// The record as it sat on the bus (the stored JSON, or Kafka headers and payload as JSON), for a dead letter.
     pub raw: String,
+    /// The record's own bytes where the bus keeps its dead letters apart (Kafka's dead-letter topic).
+    pub record: Option<Record>,
+}
+
+/// A Kafka record's bytes, exactly as they came.
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    pub key: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+    pub payload: Option<Vec<u8>>,
+}
+
+/// Why a record became a dead letter, told to the bus along with it.
+#[derive(Debug, Clone, Copy)]
+pub struct Verdict<'a> {
+    /// The consumer group that gave up.
+    pub group: &'a str,
+    /// What went wrong.
+    pub reason: &'a str,
+    /// How often handling was tried.
+    pub attempts: u32,
 }
 
 /// A durable event log with consumer groups.
@@ -55,6 +78,13 @@ pub trait Bus: Send + Sync {
 
     /// Joins a consumer group; delivery resumes after the group's last commit.
     async fn subscribe(&self, group: &str) -> Result<Box<dyn Subscription>>;
+
+    /// Puts a record given up on where this bus keeps dead letters, with its original bytes; returns once it
+    /// is durable there. A bus without a place of its own (the embedded one: its dead letters are the
+    /// database's table, which the dispatcher writes either way) has nothing to do.
+    async fn dead_letter(&self, _delivery: &Delivery, _verdict: Verdict<'_>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A consumer's view of the bus.

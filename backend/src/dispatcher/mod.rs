@@ -23,7 +23,7 @@ pub use manual::{request_run, RunError, RunRequested, RUN_REQUESTED};
 pub use readiness::Readiness;
 
 use crate::{
-    bus::{Bus, Delivery},
+    bus::{Bus, Delivery, Verdict},
     executor::Executor,
     store::{NewDeadLetter, Store},
 };
@@ -152,7 +152,9 @@ impl Dispatcher {
         }
     }
 
-    /// Keeps the record as a dead letter (retrying the write itself while the database is away).
+    /// Keeps the record as a dead letter: first where the bus keeps them (Kafka's dead-letter topic, with the
+    /// original bytes), then in the table admins list and replay from; each write retried while its target is
+    /// away. Both are safe to repeat should k8x stop in between.
     async fn dead_letter(
         &self,
         delivery: &Delivery,
@@ -160,6 +162,11 @@ impl Dispatcher {
         attempts: u32,
         shutdown: &CancellationToken,
     ) -> bool {
+        let verdict = Verdict { group: GROUP, reason: &reason, attempts };
+        if !self.persist("putting a dead letter on the bus", shutdown, || self.bus.dead_letter(delivery, verdict)).await
+        {
+            return false;
+        }
         let event = delivery.event.as_ref().ok();
         let letter = NewDeadLetter {
             group: GROUP.to_owned(),
@@ -171,17 +178,29 @@ impl Dispatcher {
             event_type: event.map(|e| e.ty().to_owned()),
             attempts: attempts.try_into().unwrap_or(i32::MAX),
         };
+        if !self.persist("keeping a dead letter", shutdown, || self.store.add_dead_letter(letter.clone())).await {
+            return false;
+        }
+        tracing::warn!(offset = delivery.position.offset, %reason, "gave up on a record; it is a dead letter now");
+        self.readiness.moving();
+        true
+    }
+
+    /// Runs `write` until it succeeds, with backoff, reporting failures as `what` failing: `false` only when k8x
+    /// stops first.
+    async fn persist<F, Fut, E>(&self, what: &str, shutdown: &CancellationToken, write: F) -> bool
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>>,
+        E: std::fmt::Display,
+    {
         let mut backoff = Backoff::default();
         loop {
-            match self.store.add_dead_letter(letter.clone()).await {
-                Ok(()) => {
-                    tracing::warn!(offset = delivery.position.offset, %reason, "gave up on a record; it is a dead letter now");
-                    self.readiness.moving();
-                    return true;
-                }
+            match write().await {
+                Ok(()) => return true,
                 Err(err) => {
-                    tracing::error!(%err, "could not keep a dead letter; retrying");
-                    self.readiness.failing(format!("keeping a dead letter failed: {err}"));
+                    tracing::error!(%err, "{what} failed; retrying");
+                    self.readiness.failing(format!("{what} failed: {err}"));
                     if !pause(shutdown, backoff.next()).await {
                         return false;
                     }

@@ -89,9 +89,14 @@ async fn ingest_webhook(
 /// `Ok` when `body` carries the signature of source `name` (`row`, if it is registered); an unknown source and a
 /// bad signature get the same 401.
 fn signed(row: Option<&event_source::Model>, name: &str, headers: &HeaderMap, body: &Bytes) -> Result<(), ApiError> {
-    let given = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
+    let header = |name| headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
     let checked = match row {
-        Some(row) => signature::verify(row.secret.as_bytes(), body, given),
+        Some(row) => signature::verify_request(
+            row.secret.as_bytes(),
+            body,
+            header(signature::HEADER),
+            header(signature::TOKEN_HEADER),
+        ),
         None => Err(signature::SignatureError::Mismatch),
     };
     checked.map_err(|why| {

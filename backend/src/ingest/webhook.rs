@@ -1,8 +1,9 @@
 //! Plain webhooks: `POST /api/v1/webhooks/{source}` takes a JSON POST that is no CloudEvent — a Git host's
 //! push, a bucket notification — from a registered source and wraps it as one: the type from the header or
 //! body field the source names (GitHub's `X-GitHub-Event: push` with prefix `com.github.` →
-//! `com.github.push`), the id from the delivery header or a hash of the body, `source` `/webhooks/<name>`,
-//! the body as JSON data. Accepted when signed with the source's secret (`X-Hub-Signature-256`) or sent with
+//! `com.github.push`), the id from the delivery header or a hash of the type and body, `source` `/webhooks/<name>`,
+//! the body as JSON data. Accepted when signed with the source's secret (`X-Hub-Signature-256`), with the secret
+//! as GitLab sends it (`X-Gitlab-Token`), or sent with
 //! an API token that may ingest.
 
 use axum::{body::Bytes, http::HeaderMap};
@@ -45,7 +46,8 @@ pub fn wrap(name: &str, shape: &WebhookShape, headers: &HeaderMap, body: &Bytes)
     };
     let id = match shape.id_header.as_deref().and_then(header) {
         Some(id) => id.to_owned(),
-        None => hex::encode(&Sha256::digest(body)[..16]),
+        // The type is hashed too: one body sent as two kinds of event is two events.
+        None => hex::encode(&Sha256::new().chain_update(&ty).chain_update([0]).chain_update(body).finalize()[..16]),
     };
     EventBuilderV10::new()
         .id(id)

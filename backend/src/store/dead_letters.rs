@@ -1,7 +1,9 @@
 //! Dead letters: written by the dispatcher when it gives up on a record, listed and replayed by admins.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    sea_query::OnConflict, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::{entities::dead_letter, Result, Store};
 
@@ -18,8 +20,9 @@ pub struct NewDeadLetter {
 }
 
 impl Store {
-    /// Keeps a record given up on. Text is stripped of NUL characters, which PostgreSQL refuses (and which may
-    /// be why the record is here).
+    /// Keeps a record given up on, once: the same (group, position) again — a record dead-lettered anew after
+    /// a crash before its commit — changes nothing. Text is stripped of NUL characters, which PostgreSQL refuses
+    /// (and which may be why the record is here).
     pub async fn add_dead_letter(&self, letter: NewDeadLetter) -> Result<()> {
         let clean = |text: String| text.replace('\0', "\u{FFFD}");
         let row = dead_letter::ActiveModel {
@@ -34,7 +37,15 @@ impl Store {
             created_at: Set(Utc::now()),
             replayed_at: Set(None),
         };
-        dead_letter::Entity::insert(row).exec_without_returning(&self.db).await?;
+        dead_letter::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([dead_letter::Column::GroupId, dead_letter::Column::Position])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await
+            .or_else(super::not_inserted_is_fine)?;
         Ok(())
     }
 

@@ -9,6 +9,7 @@ use crate::helpers::spawn_app_on_kafka;
 async fn events_travel_over_kafka_and_run_once() {
     let cluster = MockCluster::new(1).unwrap();
     cluster.create_topic("k8x.events", 3, 1).unwrap();
+    cluster.create_topic("k8x.events.dead-letters", 1, 1).unwrap();
     let app = spawn_app_on_kafka(cluster.bootstrap_servers()).await;
 
     for _ in 0..2 {

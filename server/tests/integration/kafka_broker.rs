@@ -1,4 +1,4 @@
-//! The Kafka bus against a real Apache Kafka broker: the topic made at start, events round-tripping with their
+//! The Kafka bus against a real Apache Kafka broker: the topic and its dead-letter topic made at start, events round-tripping with their
 //! headers, events produced by another Kafka client in the CloudEvents binary binding dispatched, and a broker
 //! that goes away: ingest answers 503 with Retry-After within the publish timeout, never 202, and everything
 //! resumes by itself when the broker is back.
@@ -39,6 +39,9 @@ async fn on_a_real_broker_the_topic_is_made_and_events_from_any_client_run_once(
         .unwrap();
     let metadata = consumer.fetch_metadata(Some("k8x.real"), Duration::from_secs(10)).unwrap();
     assert_eq!(metadata.topics()[0].partitions().len(), 3);
+    // And its dead-letter topic.
+    let metadata = consumer.fetch_metadata(Some("k8x.real.dead-letters"), Duration::from_secs(10)).unwrap();
+    assert!(metadata.topics()[0].error().is_none(), "the dead-letter topic exists");
 
     assert_eq!(app.post_event("real-1", "t.quick", json!({"via": "kafka"})).await.status(), 202);
     let run = app.executions_of("real-1", 1).await.remove(0);

@@ -91,3 +91,36 @@ async fn a_signed_github_push_runs_the_service_subscribed_to_it_once() {
     assert_eq!(bad_preset.status(), StatusCode::BAD_REQUEST);
     assert!(bad_preset.text().await.unwrap().contains("unknown preset `svn`"));
 }
+
+#[tokio::test]
+async fn a_gitlab_push_with_its_token_runs_and_one_body_as_two_kinds_of_event_is_two_events() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let project = dir.path().join("hooks-project");
+    for (name, ty) in [("on_push", "com.gitlab.push_hook"), ("on_tag", "com.gitlab.tag_push_hook")] {
+        let manifest = format!(r#"{{"name": "{name}", "type": "k8x_job", "trigger_events": ["{ty}"]}}"#);
+        helpers::service(&project, name, &manifest, "echo type=$K8X_EVENT_TYPE", &[]);
+    }
+    let config = helpers::config(Setup { project_dir: Some(project), ..Setup::default() }, dir.path());
+    let app = helpers::spawn_config(config, dir).await;
+    let added = app.client.post(app.url("/api/v1/sources")).json(&json!({"name": "gl", "preset": "gitlab"})).send();
+    let added: Value = added.await.unwrap().json().await.unwrap();
+    let secret = added["secret"].as_str().unwrap().to_owned();
+    let hook = |token: &str, event: &str| {
+        app.anonymous
+            .post(app.url("/api/v1/webhooks/gl"))
+            .header("content-type", "application/json")
+            .header("x-gitlab-token", token.to_owned())
+            .header("x-gitlab-event", event.to_owned())
+            // No X-Gitlab-Event-UUID (older GitLab): the id is a hash of type and body.
+            .body(json!({"ref": "refs/heads/main"}).to_string())
+            .send()
+    };
+    assert_eq!(hook("a guess", "Push Hook").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let push: Value = hook(&secret, "Push Hook").await.unwrap().json().await.unwrap();
+    let tag: Value = hook(&secret, "Tag Push Hook").await.unwrap().json().await.unwrap();
+    assert_ne!(push["id"], tag["id"], "one body as two kinds of event is two events");
+    for (id, service) in [(&push["id"], "on_push"), (&tag["id"], "on_tag")] {
+        let run = app.executions_from("/webhooks/gl", id.as_str().unwrap(), 1).await.remove(0);
+        assert_eq!(run.service, service);
+    }
+}
