@@ -72,6 +72,15 @@ pub struct Config {
     pub session_lifetime_hours: u64,
     /// Requests a second one API token may make (per k8x process); over it, 429 with `Retry-After`.
     pub token_requests_per_second: u32,
+    /// Seconds a stopping k8x lets running local executions finish (`K8X_SHUTDOWN_GRACE`); after that they are
+    /// killed and recorded as interrupted, and retried per their service's policy.
+    pub shutdown_grace: u64,
+    /// The most executions one outside event may cause through chains of completion events (a chain's breadth;
+    /// its depth is bounded at 16).
+    pub max_chain_executions: u64,
+    /// At most this many local executions run at once on this host (default: four per core); the others wait,
+    /// queued.
+    pub local_max_running: Option<usize>,
 }
 
 /// How the Kubernetes executor reaches its cluster and shapes its Jobs (`K8X_KUBE__NAMESPACE`, or
@@ -119,6 +128,9 @@ impl Default for Config {
             kafka_topic: "k8x.events".into(),
             kafka_partitions: 6,
             kafka_dead_letter_topic: None,
+            shutdown_grace: 30,
+            local_max_running: None,
+            max_chain_executions: crate::chain::MAX_EXECUTIONS,
             executor: ExecutorKind::Local,
             project_dir: Some(PathBuf::from("demo")),
             site_root: PathBuf::from("target/site"),

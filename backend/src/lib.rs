@@ -26,7 +26,9 @@
 //! - [`web`]: the non-UI HTTP routes (health, run form, executions, log stream).
 //! - [`api_error`]: the one error type of the HTTP API, shared by ingest and web.
 //! - [`ids`]: derived ids that make creation idempotent.
-//! - [`chain`]: how deep a chain of completion events may go.
+//! - [`chain`]: how deep and how wide a chain of completion events may go; correlation ids.
+//! - [`outcome`]: how an execution ended and the completion event that announces it.
+//! - [`relay`]: puts completion events from the outbox (written with each ending) on the bus.
 //! - [`state`]: what handlers share.
 
 pub mod access;
@@ -42,7 +44,9 @@ pub mod executor;
 mod fuzz;
 pub mod ids;
 pub mod ingest;
+pub mod outcome;
 pub mod private_file;
+pub mod relay;
 pub mod secrets;
 pub mod state;
 pub mod store;

@@ -12,6 +12,8 @@
 //! - `m20261127_000003_access`: users, sessions, API tokens, event sources (webhook secrets), the audit trail.
 //! - `m20261127_000004_dead_letters`: records the dispatcher gave up on, for admins to see and replay.
 //! - `m20261127_000005_dead_letter_once`: one dead letter per (group, position).
+//! - `m20261127_000006_trusted_executions`: the outbox of completion events, attempts and retries, chains,
+//!   which process consumes an embedded-bus group.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -21,6 +23,7 @@ mod m20261127_000002_settings;
 mod m20261127_000003_access;
 mod m20261127_000004_dead_letters;
 mod m20261127_000005_dead_letter_once;
+mod m20261127_000006_trusted_executions;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -35,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_access::Migration),
             Box::new(m20261127_000004_dead_letters::Migration),
             Box::new(m20261127_000005_dead_letter_once::Migration),
+            Box::new(m20261127_000006_trusted_executions::Migration),
         ]
     }
 }

@@ -18,6 +18,9 @@ pub enum ExecutionStatus {
     Failed,
     /// Somebody cancelled it: its processes or its Job were stopped.
     Cancelled,
+    /// k8x stopped while it ran (past the shutdown grace period) or its process died: retried per the
+    /// service's policy like a failure.
+    Interrupted,
 }
 
 impl ExecutionStatus {
@@ -29,6 +32,7 @@ impl ExecutionStatus {
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
+            Self::Interrupted => "interrupted",
         }
     }
 
@@ -39,13 +43,14 @@ impl ExecutionStatus {
             "running" => Self::Running,
             "succeeded" => Self::Succeeded,
             "cancelled" => Self::Cancelled,
+            "interrupted" => Self::Interrupted,
             _ => Self::Failed,
         }
     }
 
     /// True once nothing more will happen to the execution.
     pub fn is_finished(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled | Self::Interrupted)
     }
 }
 
@@ -99,6 +104,9 @@ pub struct ExecutionSummary {
     pub reason: Option<String>,
     /// The Kubernetes Job running it (Kubernetes executor only).
     pub job_name: Option<String>,
+    /// Which attempt this is, and how many the service allows (1 and 1 without retries).
+    pub attempt: i32,
+    pub max_attempts: i32,
 }
 
 /// The execution page.
@@ -115,6 +123,20 @@ pub struct ExecutionDetail {
     pub log: Vec<LogLine>,
     /// Whether earlier lines were left out of `log` (the download has them all).
     pub log_truncated: bool,
+    /// The attempts before the current one, oldest first.
+    pub attempts: Vec<AttemptSummary>,
+}
+
+/// An earlier attempt of an execution, which ended and was retried.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttemptSummary {
+    pub attempt: i32,
+    pub status: ExecutionStatus,
+    pub exit_code: Option<i32>,
+    pub error: Option<String>,
+    /// RFC 3339 timestamps.
+    pub started_at: Option<String>,
+    pub finished_at: String,
 }
 
 /// One captured line of output.

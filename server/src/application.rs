@@ -1,9 +1,10 @@
 //! Building and running k8x: one process, four jobs (ingest, bus, dispatcher, executor) and the UI.
 //!
 //! [`Application::build`] connects the store, picks the bus and executor from the config, loads the project,
-//! starts the dispatcher and binds the listener (port 0 in tests). [`Application::run_until_stopped`] serves
-//! until the shutdown token is cancelled, then waits for the dispatcher and for running executions to record
-//! how they ended.
+//! starts the dispatcher, the queue and the outbox relay, and binds the listener (port 0 in tests).
+//! [`Application::run_until_stopped`] serves until the shutdown token is cancelled; then it stops taking
+//! events, gives running local executions `shutdown_grace` to finish (then kills them: they end interrupted),
+//! and relays the last completion events before it returns.
 
 use std::{future::IntoFuture, net::SocketAddr, num::NonZeroU32, path::Path, sync::Arc};
 
@@ -39,6 +40,12 @@ pub struct Application {
     shutdown: CancellationToken,
     dispatcher: JoinHandle<()>,
     executor: Runner,
+    /// Kills the local executor's processes once the grace period has run out.
+    kill: CancellationToken,
+    /// Stops the outbox relay, last.
+    relay_stop: CancellationToken,
+    relay: JoinHandle<()>,
+    queue: JoinHandle<()>,
 }
 
 /// The executor chosen by the config, kept concrete so that a stop can wait for it.
@@ -68,42 +75,56 @@ impl Application {
     /// Wires everything up and binds `config.listen`.
     pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Result<Self> {
         private_data_dir(&config.data_dir)?;
+        let instance = instance_id(&config.data_dir)?;
         let store = Store::connect(&config.database_url()).await.context("opening the database")?;
         let cipher = backend::secrets::unlock(&config, &store).await?;
         let store = store.with_cipher(cipher);
         backend::auth::bootstrap::bootstrap(&config, &store).await.context("setting up the first admin")?;
         let bus: Arc<dyn Bus> = match &config.kafka_brokers {
-            Some(brokers) => Arc::new(
-                KafkaBus::connect(
+            Some(brokers) => {
+                let kafka = KafkaBus::connect(
                     brokers,
                     &config.kafka_topic,
                     config.kafka_dead_letter_topic.as_deref(),
                     config.kafka_partitions,
                 )
                 .await
-                .context("connecting to Kafka")?,
-            ),
-            None => Arc::new(EmbeddedBus::new(store.db().clone())),
+                .context("connecting to Kafka")?;
+                // Consumers name their k8x (its data directory), so that a process on a database of its own
+                // can see whether it would share the group with other k8x processes.
+                let kafka = kafka.identified_as(format!("k8x-{instance}"));
+                if config.database_url.is_none() {
+                    refuse_a_private_database_in_a_shared_group(&kafka).await?;
+                }
+                Arc::new(kafka)
+            }
+            None => Arc::new(EmbeddedBus::new(store.db().clone()).owned_by(&instance)),
         };
-        // Nothing survives a restart of the local executor: whatever it was running is over. (Kubernetes
-        // executions go on in the cluster and are adopted.)
-        let interrupted = store.fail_interrupted_executions("k8x stopped while the execution ran").await?;
+        // Local executions whose process is gone (their lease ran out: this k8x, or another on this database,
+        // stopped without ending them) are over: interrupted, and retried per their service's policy.
+        // (Kubernetes executions go on in the cluster and are adopted.)
+        let interrupted = store.interrupt_abandoned("the k8x process running it stopped", Some(&instance)).await?;
         if interrupted > 0 {
-            tracing::warn!(interrupted, "marked executions interrupted by the last stop as failed");
+            tracing::warn!(interrupted, "ended executions whose k8x process is gone as interrupted");
         }
+        let kill = CancellationToken::new();
         let executor = match config.executor {
             // Local processes may not read k8x's data directory (database, secret key) or config file, nor
             // k8x's own memory and environment.
             ExecutorKind::Local => Runner::Local({
                 backend::executor::local::isolation::protect_self();
-                LocalExecutor::new(store.clone(), bus.clone(), config.data_dir.join("work"), shutdown.clone())
-                    .hiding([config.data_dir.clone(), Config::file()])
+                let local = LocalExecutor::new(store.clone(), config.data_dir.join("work"), kill.clone())
+                    .owned_by(&instance)
+                    .hiding([config.data_dir.clone(), Config::file()]);
+                match config.local_max_running {
+                    Some(max) => local.running_at_most(max),
+                    None => local,
+                }
             }),
             ExecutorKind::Kubernetes => {
                 let client = KubernetesExecutor::client(&config.kube).await?;
                 let settings = Settings::from(&config.kube);
-                let executor =
-                    KubernetesExecutor::start(client, settings, store.clone(), bus.clone(), shutdown.clone());
+                let executor = KubernetesExecutor::start(client, settings, store.clone(), shutdown.clone());
                 Runner::Kubernetes(executor.await?)
             }
         };
@@ -126,11 +147,16 @@ impl Application {
             catalog_problems: Arc::new(catalog_problems),
             shutdown: shutdown.clone(),
         };
-        let dispatcher = Dispatcher::new(store, bus, executor.shared()).reporting_to(state.readiness.clone());
+        let relay_stop = CancellationToken::new();
+        let relay = tokio::spawn(backend::relay::run(store.clone(), bus.clone(), relay_stop.clone()));
+        let queue = tokio::spawn(backend::dispatcher::queue::run(store.clone(), executor.shared(), shutdown.clone()));
+        let dispatcher = Dispatcher::new(store, bus, executor.shared())
+            .reporting_to(state.readiness.clone())
+            .limiting_chains_to(state.config.max_chain_executions);
         let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
         let router = router(&state, address);
         tokio::spawn(sweep_sessions(DbSessionStore::new(state.store.clone()), shutdown.clone()));
-        Ok(Self { listener, address, router, state, shutdown, dispatcher, executor })
+        Ok(Self { listener, address, router, state, shutdown, dispatcher, executor, kill, relay_stop, relay, queue })
     }
 
     /// The address actually bound (the port is the real one when the config asked for 0).
@@ -171,9 +197,64 @@ impl Application {
                 server.await
             }
         };
-        self.executor.wait().await;
+        let _ = self.queue.await;
+        // Running executions get the grace period to finish; then their processes are killed and they end
+        // interrupted.
+        let grace = std::time::Duration::from_secs(self.state.config.shutdown_grace);
+        if tokio::time::timeout(grace, self.executor.wait()).await.is_err() {
+            tracing::warn!(?grace, "running executions did not finish within the grace period; stopping them");
+            self.kill.cancel();
+            self.executor.wait().await;
+        }
+        self.relay_stop.cancel();
+        let _ = self.relay.await;
         tracing::info!("k8x stopped");
         served.context("the HTTP server task failed")?.context("serving HTTP")
+    }
+}
+
+/// On Kafka, k8x deduplicates through its database: a process on its own SQLite file must not join a consumer
+/// group k8x processes on another database are in (each would run what the others ran). Refuses to start if
+/// the group has such members.
+async fn refuse_a_private_database_in_a_shared_group(bus: &KafkaBus) -> anyhow::Result<()> {
+    let group = backend::dispatcher::GROUP;
+    let others = match bus.other_members(group).await {
+        Ok(others) => others,
+        Err(err) => {
+            // Not allowed to describe groups, or a broker that cannot: nothing to go on.
+            tracing::warn!(%err, "could not look at the dispatcher group's members; starting anyway");
+            return Ok(());
+        }
+    };
+    anyhow::ensure!(
+        others.is_empty(),
+        "the Kafka consumer group `{group}` has members on another database ({}), and this k8x keeps its state in \
+         its own SQLite file: several k8x processes on one topic must share one database (set K8X_DATABASE_URL to \
+         the PostgreSQL database the others use)",
+        others.join(", ")
+    );
+    Ok(())
+}
+
+/// This k8x's name among the processes sharing a database: kept in the data directory (`instance`), so that
+/// a restart is the same k8x — it takes back its own leases at once instead of waiting for them to run out.
+fn instance_id(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("instance");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_owned()),
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            return Err(err).with_context(|| format!("reading {}", path.display()))
+        }
+        _ => {}
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    match backend::private_file::write(&path, id.as_bytes(), false) {
+        Ok(()) => Ok(id),
+        // Another process on this data directory wrote it first.
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(std::fs::read_to_string(&path).context("reading the instance id")?.trim().to_owned())
+        }
+        Err(err) => Err(err).with_context(|| format!("writing {}", path.display())),
     }
 }
 

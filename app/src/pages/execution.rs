@@ -53,7 +53,25 @@ fn Execution(detail: ExecutionDetail, reload: Callback<()>, can_operate: bool) -
             <tr><th>"Finished"</th><td id="finished-at">{s.finished_at.as_deref().map(short_time)}</td></tr>
             {s.job_name.clone().map(|job| view! { <tr><th>"Job"</th><td><code id="job-name">{job}</code></td></tr> })}
             {s.reason.clone().map(|reason| view! { <tr><th>"Reason"</th><td id="execution-reason">{reason}</td></tr> })}
+            {(s.max_attempts > 1).then(|| view! {
+                <tr><th>"Attempt"</th><td id="attempt">{format!("{} of {}", s.attempt, s.max_attempts)}</td></tr>
+            })}
         </tbody></table>
+        {(!detail.attempts.is_empty()).then(|| view! {
+            <h2>"Earlier attempts"</h2>
+            <table class="list" id="attempts"><thead><tr>
+                <th>"Attempt"</th><th>"Ended"</th><th>"Status"</th><th>"Why"</th>
+            </tr></thead><tbody>
+                {detail.attempts.iter().map(|a| view! {
+                    <tr>
+                        <td>{a.attempt}</td>
+                        <td>{short_time(&a.finished_at)}</td>
+                        <td><span class=format!("status {}", a.status.as_str())>{a.status.as_str()}</span></td>
+                        <td>{a.error.clone()}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody></table>
+        })}
         {cancellable.then(|| view! {
             // A plain form: it works before the page is hydrated, and without JavaScript.
             <form method="post" action=format!("/executions/{}/cancel", s.id) class="cancel">

@@ -3,6 +3,10 @@
 //! Publishing is one INSERT, so an event is durable as soon as `publish` returns. Consumers read in offset
 //! order; a publish in this process wakes them at once, and they also poll so that events published by
 //! another process on the same database are found too.
+//!
+//! Several processes on one database: one process at a time consumes for a group — it holds the group's lease
+//! ([`GROUP_LEASE`], renewed as it reads) and the others wait; when it stops, it lets go, and when it dies the
+//! lease runs out and another takes over from the committed offset. A committed offset never moves backwards.
 
 use std::{collections::VecDeque, sync::Arc, time::Duration};
 
@@ -10,10 +14,13 @@ use async_trait::async_trait;
 use chrono::Utc;
 use cloudevents::Event;
 use sea_orm::{
-    sea_query::OnConflict, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    sea_query::{Expr, OnConflict},
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use super::{Bus, BusError, Delivery, Position, Result, Subscription};
 use crate::store::entities::{bus_offset, bus_record};
@@ -24,6 +31,11 @@ const PUBLISH_LOCK: i64 = 0x6b38_7862_7573;
 /// How many records a consumer fetches at a time.
 const BATCH: u64 = 100;
 
+/// How long a process holds a group without renewing.
+pub const GROUP_LEASE: Duration = Duration::from_secs(15);
+/// How often the holder renews (and how often a waiting process tries to take the group).
+const RENEW_EVERY: Duration = Duration::from_secs(3);
+
 /// The bus on the k8x database.
 #[derive(Clone)]
 pub struct EmbeddedBus {
@@ -33,11 +45,20 @@ pub struct EmbeddedBus {
     published: Arc<Notify>,
     /// How often consumers look for events published by other processes.
     poll: Duration,
+    /// This process, as the holder of a group's lease.
+    owner: String,
 }
 
 impl EmbeddedBus {
+    /// The same bus, holding groups as `owner` (a k8x restarted with the same name takes its groups back at
+    /// once; by default each bus is a new owner).
+    pub fn owned_by(self, owner: &str) -> Self {
+        Self { owner: owner.to_owned(), ..self }
+    }
+
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db, published: Arc::new(Notify::new()), poll: Duration::from_millis(500) }
+        let owner = uuid::Uuid::new_v4().to_string();
+        Self { db, published: Arc::new(Notify::new()), poll: Duration::from_millis(500), owner }
     }
 }
 
@@ -64,9 +85,25 @@ impl Bus for EmbeddedBus {
     }
 
     async fn subscribe(&self, group: &str) -> Result<Box<dyn Subscription>> {
-        let next =
-            bus_offset::Entity::find_by_id(group.to_owned()).one(&self.db).await?.map_or(0, |row| row.next_offset);
-        Ok(Box::new(EmbeddedSubscription { bus: self.clone(), group: group.to_owned(), next, buffer: VecDeque::new() }))
+        // The group's row exists from now on, so that a lease can be taken on it.
+        let row = bus_offset::ActiveModel {
+            group_id: Set(group.to_owned()),
+            next_offset: Set(0),
+            owner: Set(None),
+            lease_until: Set(None),
+        };
+        bus_offset::Entity::insert(row)
+            .on_conflict(OnConflict::column(bus_offset::Column::GroupId).do_nothing().to_owned())
+            .exec_without_returning(&self.db)
+            .await
+            .or_else(|err| if matches!(err, DbErr::RecordNotInserted) { Ok(0) } else { Err(err) })?;
+        Ok(Box::new(EmbeddedSubscription {
+            bus: self.clone(),
+            group: group.to_owned(),
+            next: 0,
+            buffer: VecDeque::new(),
+            held_until: None,
+        }))
     }
 }
 
@@ -91,12 +128,58 @@ struct EmbeddedSubscription {
     next: i64,
     /// Fetched records not yet handed out.
     buffer: VecDeque<bus_record::Model>,
+    /// When this process's hold on the group must be renewed by (as this process's clock counts); `None`
+    /// while it does not hold it.
+    held_until: Option<Instant>,
+}
+
+impl EmbeddedSubscription {
+    /// Makes sure this process holds the group, renewing when due; waits while another process holds it.
+    /// Taking the group (again) starts from its committed offset, since another holder may have moved it.
+    async fn hold(&mut self) -> Result<()> {
+        loop {
+            if self.held_until.is_some_and(|until| until > Instant::now() + (GROUP_LEASE - RENEW_EVERY)) {
+                return Ok(());
+            }
+            let now = Utc::now();
+            let lease = chrono::Duration::from_std(GROUP_LEASE).expect("a short duration");
+            let asked = Instant::now();
+            let taken = bus_offset::Entity::update_many()
+                .col_expr(bus_offset::Column::Owner, Expr::value(self.bus.owner.clone()))
+                .col_expr(bus_offset::Column::LeaseUntil, Expr::value(now + lease))
+                .filter(bus_offset::Column::GroupId.eq(self.group.as_str()))
+                .filter(
+                    Condition::any()
+                        .add(bus_offset::Column::Owner.is_null())
+                        .add(bus_offset::Column::Owner.eq(self.bus.owner.as_str()))
+                        .add(bus_offset::Column::LeaseUntil.lt(now)),
+                )
+                .exec(&self.bus.db)
+                .await?;
+            if taken.rows_affected == 1 {
+                if self.held_until.is_none() {
+                    let row = bus_offset::Entity::find_by_id(self.group.clone()).one(&self.bus.db).await?;
+                    self.next = row.map_or(0, |r| r.next_offset);
+                    self.buffer.clear();
+                    tracing::info!(group = %self.group, offset = self.next, "consuming the embedded bus for the group");
+                }
+                self.held_until = Some(asked + GROUP_LEASE);
+                return Ok(());
+            }
+            if self.held_until.take().is_some() {
+                tracing::warn!(group = %self.group, "another process took over the group");
+                self.buffer.clear();
+            }
+            tokio::time::sleep(RENEW_EVERY).await;
+        }
+    }
 }
 
 #[async_trait]
 impl Subscription for EmbeddedSubscription {
     async fn next(&mut self) -> Result<Delivery> {
         loop {
+            self.hold().await?;
             if let Some(record) = self.buffer.pop_front() {
                 let event = serde_json::from_str::<Event>(&record.event).map_err(|e| e.to_string());
                 let position = Position { partition: 0, offset: record.offset };
@@ -124,20 +207,32 @@ impl Subscription for EmbeddedSubscription {
         }
     }
 
+    /// Moves the group's offset past `delivery`, never backwards (a process that lost the group late cannot
+    /// undo what the next holder committed).
     async fn commit(&mut self, delivery: &Delivery) -> Result<()> {
-        let row = bus_offset::ActiveModel {
-            group_id: Set(self.group.clone()),
-            next_offset: Set(delivery.position.offset + 1),
-        };
-        bus_offset::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(bus_offset::Column::GroupId)
-                    .update_column(bus_offset::Column::NextOffset)
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.bus.db)
+        let next = delivery.position.offset + 1;
+        bus_offset::Entity::update_many()
+            .col_expr(bus_offset::Column::NextOffset, Expr::value(next))
+            .filter(bus_offset::Column::GroupId.eq(self.group.as_str()))
+            .filter(bus_offset::Column::NextOffset.lt(next))
+            .exec(&self.bus.db)
             .await?;
         Ok(())
+    }
+
+    /// Lets go of the group, so that another process takes over at once.
+    async fn close(&mut self) {
+        let released = bus_offset::Entity::update_many()
+            .col_expr(bus_offset::Column::Owner, Expr::value(Option::<String>::None))
+            .col_expr(bus_offset::Column::LeaseUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+            .filter(bus_offset::Column::GroupId.eq(self.group.as_str()))
+            .filter(bus_offset::Column::Owner.eq(self.bus.owner.as_str()))
+            .exec(&self.bus.db)
+            .await;
+        if let Err(err) = released {
+            tracing::warn!(%err, group = %self.group, "could not let go of the group");
+        }
+        self.held_until = None;
     }
 }
 

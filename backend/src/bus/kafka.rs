@@ -34,6 +34,8 @@ pub struct KafkaBus {
     topic: String,
     /// The topic records given up on go to.
     dead_letter_topic: String,
+    /// The `client.id` of this bus's consumers: names the database they deduplicate with.
+    client_id: String,
     /// One producer for the process: it is thread-safe and batches internally.
     producer: FutureProducer,
 }
@@ -85,6 +87,31 @@ impl KafkaBus {
         Ok(())
     }
 
+    /// The same bus, its consumers identifying as `client_id` (which database they deduplicate with).
+    pub fn identified_as(self, client_id: impl Into<String>) -> Self {
+        Self { client_id: client_id.into(), ..self }
+    }
+
+    /// The `client.id`s of consumer group `group`'s members other than this bus's own kind (a member left by
+    /// an earlier run of this same k8x, not yet timed out, is not counted).
+    pub async fn other_members(&self, group: &str) -> Result<Vec<String>> {
+        let (brokers, group, own) = (self.brokers.clone(), group.to_owned(), self.client_id.clone());
+        tokio::task::spawn_blocking(move || {
+            let probe: rdkafka::consumer::BaseConsumer =
+                ClientConfig::new().set("bootstrap.servers", &brokers).create()?;
+            let groups = probe.fetch_group_list(Some(&group), Timeout::After(Duration::from_secs(2)))?;
+            Ok(groups
+                .groups()
+                .iter()
+                .filter(|g| g.name() == group)
+                .flat_map(|g| g.members().iter().map(|m| m.client_id().to_owned()))
+                .filter(|client| *client != own)
+                .collect())
+        })
+        .await
+        .map_err(|e| BusError::Task(e.to_string()))?
+    }
+
     /// Connects a producer; the topic must exist (and `<topic>.dead-letters`, for a record given up on).
     pub fn new(brokers: &str, topic: &str) -> Result<Self> {
         let producer = ClientConfig::new()
@@ -97,6 +124,7 @@ impl KafkaBus {
             brokers: brokers.to_owned(),
             topic: topic.to_owned(),
             dead_letter_topic: format!("{topic}.dead-letters"),
+            client_id: "k8x".to_owned(),
             producer,
         })
     }
@@ -113,9 +141,16 @@ impl Bus for KafkaBus {
     }
 
     async fn subscribe(&self, group: &str) -> Result<Box<dyn Subscription>> {
-        let consumer: StreamConsumer = ClientConfig::new()
+        let mut config = ClientConfig::new();
+        if self.client_id != "k8x" {
+            // Static membership: a k8x restarted with the same name takes its partitions back at once instead of
+            // waiting for a rebalance after its old session times out.
+            config.set("group.instance.id", &self.client_id);
+        }
+        let consumer: StreamConsumer = config
             .set("bootstrap.servers", &self.brokers)
             .set("group.id", group)
+            .set("client.id", &self.client_id)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             // A replica that dies without leaving the group hands its partitions on after 10 s (Kafka's

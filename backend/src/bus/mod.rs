@@ -95,6 +95,9 @@ pub trait Subscription: Send {
 
     /// Marks this delivery, and everything before it, as done for the group.
     async fn commit(&mut self, delivery: &Delivery) -> Result<()>;
+
+    /// Leaves the group cleanly (a stop), so that another consumer takes over at once.
+    async fn close(&mut self) {}
 }
 
 /// The ordering key of an event: its subject, else its source, so that one subject stays in order.

@@ -72,7 +72,7 @@ fn to_row(files: ServiceFiles, project: &str) -> service::Model {
         description: m.description.clone(),
         active: m.active,
         allow_manual_triggering: m.allow_manual_triggering,
-        trigger_events: strings(m.trigger_events.iter().map(|t| t.as_str().to_owned()).collect()),
+        trigger_events: serde_json::to_string(&m.trigger_events).unwrap_or_else(|_| "[]".into()),
         tags: strings(m.tags.clone()),
         manifest: files.manifest_json,
         deployment: files.deployment_yaml,

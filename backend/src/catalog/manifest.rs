@@ -1,6 +1,6 @@
 //! `manifest.json` and the validated names it introduces.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::CatalogError;
 
@@ -55,6 +55,85 @@ impl EventType {
     }
 }
 
+/// What a service subscribes to: an event type, and optionally only events of one `subject` — for a
+/// completion event (`k8x.execution.succeeded`), the service whose outcome it is. Written as a string (the type)
+/// or as `{"type": "…", "subject": "…"}`; stored the same way.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Trigger {
+    Type(String),
+    Filtered {
+        #[serde(rename = "type")]
+        ty: String,
+        subject: String,
+    },
+}
+
+impl Trigger {
+    /// The event type.
+    pub fn ty(&self) -> &str {
+        match self {
+            Self::Type(ty) | Self::Filtered { ty, .. } => ty,
+        }
+    }
+
+    /// The subject it is narrowed to, if any.
+    pub fn subject(&self) -> Option<&str> {
+        match self {
+            Self::Type(_) => None,
+            Self::Filtered { subject, .. } => Some(subject),
+        }
+    }
+
+    /// Whether an event of type `ty` and subject `subject` matches.
+    pub fn matches(&self, ty: &str, subject: Option<&str>) -> bool {
+        self.ty() == ty && self.subject().is_none_or(|wanted| subject == Some(wanted))
+    }
+
+    /// For people: `type`, or `type (subject)`.
+    pub fn label(&self) -> String {
+        match self.subject() {
+            None => self.ty().to_owned(),
+            Some(subject) => format!("{} ({subject})", self.ty()),
+        }
+    }
+
+    fn check(self) -> Result<Self, String> {
+        EventType::parse(self.ty())?;
+        if let Some(subject) = self.subject() {
+            if subject.is_empty() || subject.chars().any(char::is_control) {
+                return Err(format!("the subject of `{}` is empty or has control characters", self.ty()));
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// How often a failed (or interrupted) execution is tried again, and how long the first retry waits; each
+/// further retry waits twice as long, with jitter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retries {
+    pub count: u32,
+    #[serde(default = "default_backoff")]
+    pub backoff_seconds: u32,
+}
+
+fn default_backoff() -> u32 {
+    10
+}
+
+impl Default for Retries {
+    fn default() -> Self {
+        Self { count: 0, backoff_seconds: default_backoff() }
+    }
+}
+
+/// The most retries a service may ask for.
+pub const MAX_RETRIES: u32 = 20;
+/// The longest first backoff a service may ask for (an hour).
+pub const MAX_BACKOFF_SECONDS: u32 = 3600;
+
 /// A checked `manifest.json`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Manifest {
@@ -62,8 +141,11 @@ pub struct Manifest {
     pub description: String,
     pub allow_manual_triggering: bool,
     pub active: bool,
-    pub trigger_events: Vec<EventType>,
+    pub trigger_events: Vec<Trigger>,
     pub tags: Vec<String>,
+    pub retries: Retries,
+    /// At most this many executions of the service run at once; the others wait, queued.
+    pub max_concurrency: Option<u32>,
 }
 
 /// `manifest.json` as written.
@@ -79,9 +161,13 @@ struct RawManifest {
     #[serde(default = "yes")]
     active: bool,
     #[serde(default)]
-    trigger_events: Vec<String>,
+    trigger_events: Vec<Trigger>,
     #[serde(default)]
     tags: Vec<String>,
+    #[serde(default)]
+    retries: Retries,
+    #[serde(default)]
+    max_concurrency: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -111,10 +197,22 @@ impl Manifest {
         }
         let trigger_events = raw
             .trigger_events
-            .iter()
-            .map(|t| EventType::parse(t))
+            .into_iter()
+            .map(Trigger::check)
             .collect::<Result<_, _>>()
             .map_err(|m| CatalogError::new(file, m).field("trigger_events"))?;
+        if raw.retries.count > MAX_RETRIES || raw.retries.backoff_seconds > MAX_BACKOFF_SECONDS {
+            return Err(CatalogError::new(
+                file,
+                format!("at most {MAX_RETRIES} retries with a backoff of at most {MAX_BACKOFF_SECONDS} seconds"),
+            )
+            .field("retries"));
+        }
+        if raw.max_concurrency == Some(0) {
+            return Err(
+                CatalogError::new(file, "must be at least 1 (leave it out for no limit)").field("max_concurrency")
+            );
+        }
         Ok(Self {
             name,
             description: raw.description,
@@ -122,6 +220,8 @@ impl Manifest {
             active: raw.active,
             trigger_events,
             tags: raw.tags,
+            retries: raw.retries,
+            max_concurrency: raw.max_concurrency,
         })
     }
 }
@@ -145,7 +245,8 @@ mod tests {
         }"#;
         let m = Manifest::parse("m.json", json).unwrap();
         assert_eq!(m.name.as_str(), "k8s_test_job");
-        assert_eq!(m.trigger_events[0].as_str(), "ferris.apps.minio.file_uploaded");
+        assert_eq!(m.trigger_events[0].ty(), "ferris.apps.minio.file_uploaded");
+        assert_eq!((m.retries.count, m.max_concurrency), (0, None));
         assert!(m.allow_manual_triggering && m.active);
     }
 
@@ -163,5 +264,33 @@ mod tests {
 
         let err = Manifest::parse("m.json", r#"{"name": "a", "type": "k8x_job", "trigger_events": ["a b"]}"#);
         assert_eq!(err.unwrap_err().field.as_deref(), Some("trigger_events"));
+
+        for (json, field) in [
+            (r#""retries": {"count": 21}"#, "retries"),
+            (r#""retries": {"count": 1, "backoff_seconds": 3601}"#, "retries"),
+            (r#""retries": {"count": 1, "every": 3}"#, "`every`"),
+            (r#""max_concurrency": 0"#, "max_concurrency"),
+            (r#""max_concurrency": -1"#, "`-1`"),
+            (r#""trigger_events": [{"type": "t", "subject": ""}]"#, "trigger_events"),
+        ] {
+            let err = Manifest::parse("m.json", &format!(r#"{{"name": "a", "type": "k8x_job", {json}}}"#)).unwrap_err();
+            assert!(err.to_string().contains(field), "{json}: {err}");
+        }
+    }
+
+    #[test]
+    fn retries_concurrency_and_subject_filters_are_read() {
+        let json = r#"{"name": "a", "type": "k8x_job", "retries": {"count": 3, "backoff_seconds": 5},
+            "max_concurrency": 2,
+            "trigger_events": ["t.one", {"type": "k8x.execution.succeeded", "subject": "build"}]}"#;
+        let m = Manifest::parse("m.json", json).unwrap();
+        assert_eq!(m.retries, Retries { count: 3, backoff_seconds: 5 });
+        assert_eq!(m.max_concurrency, Some(2));
+        let filtered = &m.trigger_events[1];
+        assert!(filtered.matches("k8x.execution.succeeded", Some("build")));
+        assert!(!filtered.matches("k8x.execution.succeeded", Some("deploy")));
+        assert!(!filtered.matches("k8x.execution.succeeded", None));
+        assert!(m.trigger_events[0].matches("t.one", Some("anything")));
+        assert_eq!(filtered.label(), "k8x.execution.succeeded (build)");
     }
 }

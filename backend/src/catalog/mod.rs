@@ -12,7 +12,7 @@ mod spec;
 use std::fmt;
 
 pub use load::{load_project, LoadReport};
-pub use manifest::{is_env_name, EventType, Manifest, ServiceName};
+pub use manifest::{is_env_name, EventType, Manifest, Retries, ServiceName, Trigger};
 pub use spec::ServiceSpec;
 
 /// A problem in a service's files.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::{
     files::{parse_configs, parse_job, parse_parameters, parse_secrets},
-    CatalogError,
+    CatalogError, Manifest, Retries, Trigger,
 };
 use crate::store::entities::service;
 
@@ -20,7 +20,11 @@ pub struct ServiceSpec {
     pub project: String,
     pub active: bool,
     pub allow_manual_triggering: bool,
-    pub trigger_events: Vec<String>,
+    pub trigger_events: Vec<Trigger>,
+    /// Retries after a failure or an interruption.
+    pub retries: Retries,
+    /// At most this many executions of the service at once.
+    pub max_concurrency: Option<u32>,
     /// The Job from `deployment.yaml`, before k8x adds its environment.
     pub job: Job,
     pub parameters: Option<ParameterForm>,
@@ -33,16 +37,15 @@ impl ServiceSpec {
     /// Parses a stored service. It was checked when it was loaded, so a failure here means the row was edited.
     pub fn from_row(row: &service::Model) -> Result<Self, CatalogError> {
         let file = |f: &str| format!("{}/{f}", row.name);
-        let list = |json: &str, field: &str| {
-            serde_json::from_str::<Vec<String>>(json)
-                .map_err(|e| CatalogError::new(file("manifest.json"), e.to_string()).field(field))
-        };
+        let manifest = Manifest::parse(&file("manifest.json"), &row.manifest)?;
         Ok(Self {
             name: row.name.clone(),
             project: row.project.clone(),
             active: row.active,
             allow_manual_triggering: row.allow_manual_triggering,
-            trigger_events: list(&row.trigger_events, "trigger_events")?,
+            trigger_events: manifest.trigger_events,
+            retries: manifest.retries,
+            max_concurrency: manifest.max_concurrency,
             job: parse_job(&file("deployment.yaml"), &row.deployment)?,
             parameters: row.parameters.as_deref().map(|p| parse_parameters(&file("parameters.json"), p)).transpose()?,
             configs: row

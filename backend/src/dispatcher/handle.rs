@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use super::{Dispatcher, RUN_REQUESTED};
 use crate::{
-    catalog::ServiceSpec,
+    catalog::{ServiceSpec, Trigger},
+    chain,
     executor::{ExecutorError, Launch},
     ids,
     store::{entities::service, NewExecution, StoreError},
@@ -68,28 +69,47 @@ impl Dispatcher {
     pub(super) async fn handle(&self, event: &Event) -> Result<(), DispatchError> {
         let key = ids::event_key(&event.source().to_string(), event.id());
         self.store.record_event(&key, event).await?;
-        if crate::chain::depth(event) > crate::chain::MAX_DEPTH {
-            tracing::warn!(event = %event.id(), ty = %event.ty(), "a chain of services is deeper than {}; stopping it here", crate::chain::MAX_DEPTH);
+        let depth = chain::depth(event);
+        if depth > chain::MAX_DEPTH {
+            tracing::warn!(event = %event.id(), ty = %event.ty(), "a chain of services is deeper than {}; stopping it here", chain::MAX_DEPTH);
             return Ok(());
         }
+        let correlation = chain::correlation_id(event);
+        // A chain may also grow wide (two services each subscribed to every success multiply): past its
+        // budget, an event of the chain creates nothing new (what exists already is still launched).
+        let full = depth > 0 && self.store.chain_size(&correlation).await? >= self.chain_budget;
         let params = params_of(event);
         for service in self.targets(event).await? {
+            let id = ids::execution_id(&key, &service.name);
+            if full && self.store.execution(&id).await?.is_none() {
+                tracing::warn!(chain = %correlation, service = %service.name, "a chain of services has caused {} executions; not running more", self.chain_budget);
+                continue;
+            }
             let execution = self
                 .store
                 .create_execution(NewExecution {
-                    id: ids::execution_id(&key, &service.name),
+                    id,
                     event_key: key.clone(),
                     event_id: event.id().to_owned(),
                     event_type: event.ty().to_owned(),
                     service: service.name.clone(),
                     project: service.project.clone(),
                     params: params.clone(),
+                    chain: correlation.clone(),
+                    max_attempts: i32::try_from(service.retries.count).unwrap_or(0).saturating_add(1),
+                    retry_backoff_seconds: i32::try_from(service.retries.backoff_seconds).unwrap_or(i32::MAX),
                 })
                 .await?;
-            if execution.status == model::views::ExecutionStatus::Queued.as_str() {
+            if execution.status == model::views::ExecutionStatus::Queued.as_str() && execution.job_name.is_none() {
                 tracing::info!(execution = %execution.id, service = %service.name, event = %event.id(), "launching");
-                let launch =
-                    Launch { execution_id: execution.id, service, event: event.clone(), params: params.clone() };
+                let launch = Launch {
+                    execution_id: execution.id,
+                    attempt: execution.attempt,
+                    service,
+                    event: event.clone(),
+                    params: params.clone(),
+                };
+                // Launched now if a slot is free; else it waits, queued, and the queue launches it later.
                 self.executor.launch(launch).await?;
             }
         }
@@ -110,7 +130,7 @@ impl Dispatcher {
                 runnable.into_iter().collect()
             }
             // Only the cheap columns decide; the Job is parsed just for the services that will run.
-            None => self.store.services().await?.into_iter().filter(|row| subscribes(row, event.ty())).collect(),
+            None => self.store.services().await?.into_iter().filter(|row| subscribes(row, event)).collect(),
         };
         let mut targets = Vec::new();
         for row in rows {
@@ -123,10 +143,12 @@ impl Dispatcher {
     }
 }
 
-/// Whether an active service subscribes to events of type `ty`.
-fn subscribes(row: &service::Model, ty: &str) -> bool {
+/// Whether an active service subscribes to events like `event` (its type, and its subject where the service
+/// narrowed the subscription to one).
+fn subscribes(row: &service::Model, event: &Event) -> bool {
     row.active
-        && serde_json::from_str::<Vec<String>>(&row.trigger_events).is_ok_and(|types| types.iter().any(|t| t == ty))
+        && serde_json::from_str::<Vec<Trigger>>(&row.trigger_events)
+            .is_ok_and(|triggers| triggers.iter().any(|t| t.matches(event.ty(), event.subject())))
 }
 
 /// `K8X_PARAMS`: the event's data as JSON. Data that is not JSON arrives as a string; no data as `{}`.

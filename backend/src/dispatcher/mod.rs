@@ -12,6 +12,7 @@
 
 mod handle;
 mod manual;
+pub mod queue;
 mod readiness;
 
 use std::{sync::Arc, time::Duration};
@@ -51,11 +52,18 @@ pub struct Dispatcher {
     executor: Arc<dyn Executor>,
     /// Whether the line moves.
     readiness: Readiness,
+    /// The most executions one outside event may cause through chains.
+    chain_budget: u64,
 }
 
 impl Dispatcher {
     pub fn new(store: Store, bus: Arc<dyn Bus>, executor: Arc<dyn Executor>) -> Self {
-        Self { store, bus, executor, readiness: Readiness::default() }
+        Self { store, bus, executor, readiness: Readiness::default(), chain_budget: crate::chain::MAX_EXECUTIONS }
+    }
+
+    /// The same dispatcher, letting one outside event cause at most `budget` executions through chains.
+    pub fn limiting_chains_to(self, budget: u64) -> Self {
+        Self { chain_budget: budget, ..self }
     }
 
     /// The same dispatcher, reporting whether it keeps up to `readiness`.
@@ -77,9 +85,9 @@ impl Dispatcher {
             }
         };
         let mut backoff = Backoff::default();
-        loop {
+        'consume: loop {
             let delivery = tokio::select! {
-                _ = shutdown.cancelled() => return,
+                _ = shutdown.cancelled() => break 'consume,
                 delivery = subscription.next() => delivery,
             };
             let delivery = match delivery {
@@ -92,14 +100,14 @@ impl Dispatcher {
                     tracing::error!(%err, "reading the bus failed");
                     self.readiness.failing(format!("reading the bus failed: {err}"));
                     if !pause(&shutdown, backoff.next()).await {
-                        return;
+                        break 'consume;
                     }
                     continue;
                 }
             };
             backoff = Backoff::default();
             if !self.settle(&delivery, &shutdown).await {
-                return;
+                break 'consume;
             }
             // A commit that keeps failing (say, the partition moved to another replica) is given up: the work
             // is done and idempotent, so at worst the event is delivered again and changes nothing.
@@ -109,7 +117,7 @@ impl Dispatcher {
                     Err(err) if attempt < COMMIT_ATTEMPTS => {
                         tracing::warn!(%err, offset = delivery.position.offset, attempt, "committing failed; retrying");
                         if !pause(&shutdown, backoff.next()).await {
-                            return;
+                            break 'consume;
                         }
                     }
                     Err(err) => {
@@ -118,6 +126,8 @@ impl Dispatcher {
                 }
             }
         }
+        // A clean stop lets go of the group at once (the embedded bus's lease; Kafka leaves on drop).
+        subscription.close().await;
     }
 }
 

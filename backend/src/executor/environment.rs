@@ -7,7 +7,7 @@
 //! are in the environment only up to [`MAX_ENV_VALUE_BYTES`]; above it the variable is left out and only the
 //! file carries the value. The files always exist, so a service can read them whatever the size.
 
-use cloudevents::{AttributesReader, Event};
+use cloudevents::AttributesReader;
 use k8s_openapi::api::{
     batch::v1::Job,
     core::v1::{Container, EnvVar, EnvVarSource, SecretKeySelector},
@@ -27,13 +27,15 @@ pub const EVENT_FILE: &str = "event.json";
 /// The execution's Job and Secret name: `k8x-<service>-<12 hex of the execution id>`, a DNS-1123 label short
 /// enough that the pods' generated names stay valid. The same execution always gets the same name, so a second
 /// create of it is refused by the API server (409) instead of starting a second Job.
-pub fn job_name(service: &str, execution_id: &str) -> String {
+pub fn job_name(service: &str, execution_id: &str, attempt: i32) -> String {
     let mut slug: String =
         service.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
     slug.truncate(40);
     let slug = slug.trim_matches('-');
     let id: String = execution_id.chars().filter(char::is_ascii_alphanumeric).take(12).collect::<String>();
     let id = id.to_ascii_lowercase();
+    // A retry is a Job of its own: the one before may still be there (its TTL not yet run out).
+    let id = if attempt > 1 { format!("{id}-{attempt}") } else { id };
     if slug.is_empty() {
         format!("k8x-{id}")
     } else {
@@ -41,10 +43,7 @@ pub fn job_name(service: &str, execution_id: &str) -> String {
     }
 }
 
-/// The correlation id of an event: its `correlationid` extension, else its id.
-pub fn correlation_id(event: &Event) -> String {
-    event.extension("correlationid").map(ToString::to_string).unwrap_or_else(|| event.id().to_owned())
-}
+pub use crate::chain::correlation_id;
 
 /// `K8X_PARAMS` and `K8X_EVENT` as the JSON text the container receives.
 #[derive(Clone, Debug)]
@@ -104,6 +103,7 @@ pub fn variables(launch: &Launch, payload: &Payload, placement: &Placement) -> V
         ("K8X_SERVICE".to_owned(), launch.service.name.clone()),
         ("K8X_PROJECT".to_owned(), launch.service.project.clone()),
         ("K8X_EXECUTION_ID".to_owned(), launch.execution_id.clone()),
+        ("K8X_ATTEMPT".to_owned(), launch.attempt.to_string()),
         ("K8X_EVENT_TYPE".to_owned(), event.ty().to_owned()),
         ("K8X_EVENT_SOURCE".to_owned(), event.source().to_string()),
         ("K8X_CORRELATION_ID".to_owned(), correlation_id(event)),

@@ -6,8 +6,14 @@
 //! execution), so the host's own variables never leak into a service. Containers of one Job run side by side,
 //! as in a pod; the execution succeeds when every one exits with 0. `activeDeadlineSeconds` is honoured.
 //! Each container runs in a process group of its own, and the whole group is killed when its main process
-//! ends, the deadline passes, the execution is cancelled or k8x stops — as a container's processes all end
-//! with it. `K8X_PARAMS_FILE` and `K8X_EVENT_FILE` are files in `.k8x/` of the working directory.
+//! ends, the deadline passes or the execution is cancelled — as a container's processes all end with it.
+//! When k8x stops, running executions get a grace period to finish (`K8X_SHUTDOWN_GRACE`); after it they are
+//! killed and recorded as interrupted (retried per the service's policy). Output a background process keeps
+//! open after its container ended is read for [`DRAIN`] more, then let go, so it cannot hold anything up.
+//!
+//! An execution belongs to the process running it: a lease, renewed while it runs; executions whose process
+//! died (the lease ran out) are ended as interrupted by any k8x ([`Store::interrupt_abandoned`]). At most
+//! `max_running` executions run at once on this host; the others stay queued until a slot frees. `K8X_PARAMS_FILE` and `K8X_EVENT_FILE` are files in `.k8x/` of the working directory.
 //! [`isolation`] keeps the processes out of k8x's data directory and config file (Landlock).
 
 pub mod isolation;
@@ -38,22 +44,24 @@ use super::{
     recorder::LogSink,
     Executor, ExecutorError, Launch, Recorder,
 };
-use crate::{
-    bus::Bus,
-    store::{Ending, Store},
-};
+use crate::store::{Cap, Ending, Store};
 
 /// Runs executions as host processes.
 #[derive(Clone)]
 pub struct LocalExecutor {
     /// Where executions and their logs are recorded.
     store: Store,
-    /// Where completion events go.
-    bus: Arc<dyn Bus>,
     /// Parent of the per-execution working directories.
     work_dir: PathBuf,
-    /// Cancelled when k8x stops: running processes are killed and their executions marked failed.
-    shutdown: CancellationToken,
+    /// Cancelled when k8x's shutdown grace period has run out: running processes are killed and their
+    /// executions recorded as interrupted.
+    kill: CancellationToken,
+    /// This process, as the owner of the executions it runs.
+    owner: String,
+    /// At most this many executions run at once here.
+    max_running: usize,
+    /// Starts the heartbeat with the first launch.
+    heartbeat: Arc<std::sync::Once>,
     /// The supervising tasks, so that shutdown can wait for them to record their ending.
     tasks: TaskTracker,
     /// A token per running execution: cancelling it kills the execution's processes.
@@ -63,9 +71,30 @@ pub struct LocalExecutor {
 }
 
 impl LocalExecutor {
-    pub fn new(store: Store, bus: Arc<dyn Bus>, work_dir: PathBuf, shutdown: CancellationToken) -> Self {
-        let isolation = isolation::Isolation::default();
-        Self { store, bus, work_dir, shutdown, tasks: TaskTracker::new(), running: Default::default(), isolation }
+    /// An executor whose running executions are killed when `kill` is cancelled.
+    pub fn new(store: Store, work_dir: PathBuf, kill: CancellationToken) -> Self {
+        Self {
+            store,
+            work_dir,
+            kill,
+            owner: uuid::Uuid::new_v4().to_string(),
+            max_running: default_max_running(),
+            heartbeat: Arc::new(std::sync::Once::new()),
+            tasks: TaskTracker::new(),
+            running: Default::default(),
+            isolation: isolation::Isolation::default(),
+        }
+    }
+
+    /// The same executor, holding the executions it runs as `owner` (this k8x's name among the processes on
+    /// its database).
+    pub fn owned_by(self, owner: &str) -> Self {
+        Self { owner: owner.to_owned(), ..self }
+    }
+
+    /// The same executor, running at most `max` executions at once (at least one).
+    pub fn running_at_most(self, max: usize) -> Self {
+        Self { max_running: max.max(1), ..self }
     }
 
     /// The same executor, keeping its processes out of `paths` (k8x's data directory and config file).
@@ -78,39 +107,94 @@ impl LocalExecutor {
         self.tasks.close();
         self.tasks.wait().await;
     }
+
+    /// How many executions run here now.
+    pub fn running(&self) -> usize {
+        self.running.lock().expect("not poisoned").len()
+    }
+
+    /// Renews the leases of the executions running here every [`RENEW_EVERY`], until every one has ended after
+    /// a stop.
+    async fn heartbeat(self) {
+        let lease = chrono::Duration::from_std(LEASE).expect("a short duration");
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(RENEW_EVERY) => {}
+                _ = self.tasks.wait() => if self.tasks.is_closed() { return },
+            }
+            let ids: Vec<String> = self.running.lock().expect("not poisoned").keys().cloned().collect();
+            if let Err(err) = self.store.renew_leases(&self.owner, &ids, lease).await {
+                tracing::warn!(%err, "could not renew the leases of the executions running here");
+            }
+        }
+    }
+}
+
+/// How long an execution is held without a heartbeat.
+const LEASE: Duration = Duration::from_secs(30);
+/// How often the heartbeat renews.
+const RENEW_EVERY: Duration = Duration::from_secs(10);
+/// How long output is still read once a container's processes have ended (a background process that escaped
+/// its group may hold the pipe open forever).
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// The default host-wide cap: four executions per core.
+fn default_max_running() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| n.get() * 4)
 }
 
 #[async_trait]
 impl Executor for LocalExecutor {
     async fn launch(&self, launch: Launch) -> Result<(), ExecutorError> {
-        // The token is there before the claim, so a cancel that sees the execution running always finds it.
+        // The token is there before the claim, so a cancel that sees the execution running always finds it; and
+        // taking the slot with it keeps the host-wide cap under concurrent launches. Without a free slot the
+        // execution stays queued: the queue launches it when one frees.
         let cancel = CancellationToken::new();
-        self.running.lock().expect("not poisoned").insert(launch.execution_id.clone(), cancel.clone());
-        if !self.store.claim_execution(&launch.execution_id).await? {
+        {
+            let mut running = self.running.lock().expect("not poisoned");
+            if running.len() >= self.max_running || running.contains_key(&launch.execution_id) {
+                return Ok(());
+            }
+            running.insert(launch.execution_id.clone(), cancel.clone());
+        }
+        // The heartbeat renews the leases of what runs here, from the first launch on.
+        self.heartbeat.call_once(|| drop(tokio::spawn(self.clone().heartbeat())));
+        let lease = chrono::Duration::from_std(LEASE).expect("a short duration");
+        let cap = Cap::of(&launch.service.name, launch.service.max_concurrency);
+        let claimed = self.store.claim_execution(&launch.execution_id, &self.owner, lease, cap).await;
+        if !matches!(claimed, Ok(true)) {
             self.running.lock().expect("not poisoned").remove(&launch.execution_id);
             // Cancelled between its creation and this claim: it ends here, announced as usual.
             if cancel.is_cancelled() {
-                super::stored::end_unstarted(&self.store, &self.bus, &launch.execution_id, Ending::cancelled()).await?;
+                super::stored::end_unstarted(&self.store, &launch.execution_id, Ending::cancelled()).await?;
             }
+            claimed?;
             return Ok(());
         }
-        let recorder = Recorder::start(self.store.clone(), self.bus.clone(), launch.clone());
+        let recorder = Recorder::start(self.store.clone(), launch.clone());
         let work = self.work_dir.join(&launch.execution_id);
-        let shutdown = self.shutdown.clone();
+        let kill = self.kill.clone();
         let running = self.running.clone();
         let isolation = self.isolation.clone();
+        let store = self.store.clone();
         self.tasks.spawn(async move {
             let sink = recorder.sink();
-            let stop = Stop { shutdown: &shutdown, cancel: &cancel };
+            let stop = Stop { kill: &kill, cancel: &cancel };
             let ending = run_pod(&launch, &work, &isolation, &sink, stop).await;
             drop(sink);
             let _ = std::fs::remove_dir_all(&work);
-            running.lock().expect("not poisoned").remove(&launch.execution_id);
             if let Err(err) = recorder.finish(ending).await {
                 tracing::error!(%err, "could not record the end of an execution");
             }
+            // The slot frees only after the ending is recorded, so the cap holds in the database too.
+            running.lock().expect("not poisoned").remove(&launch.execution_id);
+            store.nudge_queue();
         });
         Ok(())
+    }
+
+    fn has_room(&self) -> bool {
+        self.running() < self.max_running
     }
 
     async fn cancel(&self, execution_id: &str) -> Result<(), ExecutorError> {
@@ -119,7 +203,7 @@ impl Executor for LocalExecutor {
             Some(token) => token.cancel(),
             // Not started yet: it ends here (announced as usual), and a launch that comes later finds it
             // cancelled and does not claim it.
-            None => super::stored::end_unstarted(&self.store, &self.bus, execution_id, Ending::cancelled()).await?,
+            None => super::stored::end_unstarted(&self.store, execution_id, Ending::cancelled()).await?,
         }
         Ok(())
     }
@@ -128,8 +212,8 @@ impl Executor for LocalExecutor {
 /// What stops a running execution early.
 #[derive(Clone, Copy)]
 struct Stop<'a> {
-    /// k8x is stopping.
-    shutdown: &'a CancellationToken,
+    /// k8x is stopping and the grace period has run out.
+    kill: &'a CancellationToken,
     /// Somebody cancelled the execution.
     cancel: &'a CancellationToken,
 }
@@ -147,7 +231,7 @@ async fn run_pod(
     let payload = Payload::of(launch);
     let files = work.join(".k8x");
     let placement = Placement {
-        secret: job_name(&launch.service.name, &launch.execution_id),
+        secret: job_name(&launch.service.name, &launch.execution_id, launch.attempt),
         payload_dir: files.display().to_string(),
     };
     let job = prepare_job(launch, &payload, &placement);
@@ -382,7 +466,7 @@ async fn supervise(mut started: Started, deadline: Option<Instant>, stop: Stop<'
     let outcome = tokio::select! {
         results = waits => Ok(results),
         _ = deadline => Err(Ending::failed(None, "the Job's activeDeadlineSeconds passed; its processes were killed").with_reason("DeadlineExceeded")),
-        _ = stop.shutdown.cancelled() => Err(Ending::failed(None, "k8x stopped while the execution ran; its processes were killed")),
+        _ = stop.kill.cancelled() => Err(Ending::interrupted("k8x stopped and its shutdown grace period ran out; the processes were killed")),
         _ = stop.cancel.cancelled() => Err(Ending::cancelled()),
     };
     let results = match outcome {
@@ -392,14 +476,14 @@ async fn supervise(mut started: Started, deadline: Option<Instant>, stop: Stop<'
             for (_, child) in &mut started.children {
                 let _ = child.kill().await;
             }
-            join_all(started.readers).await;
+            drain(started.readers).await;
             return ending;
         }
     };
     // Whatever the main processes left running in the background ends with them; then the pipes close and
     // the last lines can be read before the ending is recorded.
     kill_groups(&started.groups);
-    join_all(started.readers).await;
+    drain(started.readers).await;
     let mut first_failure = None;
     for (name, result) in results {
         let failure = match result {
@@ -415,6 +499,16 @@ async fn supervise(mut started: Started, deadline: Option<Instant>, stop: Stop<'
     match first_failure {
         None => Ending::succeeded(),
         Some((code, why)) => Ending::failed(code, why),
+    }
+}
+
+/// Waits for the output readers to reach the end of their pipes, at most [`DRAIN`]: a process that left its
+/// group (`setsid`) and kept the pipe open is not waited for.
+async fn drain(readers: Vec<tokio::task::JoinHandle<()>>) {
+    let aborts: Vec<_> = readers.iter().map(tokio::task::JoinHandle::abort_handle).collect();
+    if tokio::time::timeout(DRAIN, join_all(readers)).await.is_err() {
+        tracing::warn!("a background process kept an execution's output open after it ended; stopped reading it");
+        aborts.iter().for_each(tokio::task::AbortHandle::abort);
     }
 }
 

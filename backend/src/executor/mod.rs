@@ -29,6 +29,8 @@ use crate::{catalog::ServiceSpec, store::StoreError};
 #[derive(Clone, Debug)]
 pub struct Launch {
     pub execution_id: String,
+    /// Which attempt of the execution this is (1 first).
+    pub attempt: i32,
     pub service: ServiceSpec,
     /// The event that caused it (for a manual run, the run request).
     pub event: Event,
@@ -50,8 +52,15 @@ pub enum ExecutorError {
 #[async_trait]
 pub trait Executor: Send + Sync {
     /// Claims and starts the execution; returns once it is started (or recorded as failed to start).
-    /// Launching an execution that is no longer queued does nothing.
+    /// Launching an execution that is no longer queued does nothing; one without a free slot (its service's
+    /// `max_concurrency`, the host's cap) stays queued for the queue to launch later.
     async fn launch(&self, launch: Launch) -> Result<(), ExecutorError>;
+
+    /// Whether another execution could start here now (the local executor's host-wide cap); an execution
+    /// launched without room stays queued.
+    fn has_room(&self) -> bool {
+        true
+    }
 
     /// Stops an unfinished execution; it ends as `cancelled`. The caller has recorded the request
     /// ([`crate::store::Store::request_cancel`]). Cancelling one that is not running here does nothing.

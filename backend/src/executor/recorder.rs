@@ -1,5 +1,5 @@
-//! Recording an execution: its log lines, in batches, and its ending, followed by the completion event
-//! (`k8x.execution.succeeded` / `failed` / `cancelled`) that lets services chain.
+//! Recording an execution: its log lines, in batches, and its ending (which the store announces with the
+//! completion event `k8x.execution.*` through its outbox: the executor never publishes to the bus).
 //!
 //! A recorder can take over an execution that another recorder began (after a k8x restart): its line
 //! numbers go on from the last stored one.
@@ -15,15 +15,10 @@ use std::{
 
 use backon::{ExponentialBuilder, Retryable};
 use chrono::Utc;
-use cloudevents::{AttributesReader, EventBuilder, EventBuilderV10};
-use serde_json::json;
 use tokio::{sync::mpsc, task::JoinHandle};
 
-use super::{environment::correlation_id, mask::Masker, Launch};
-use crate::{
-    bus::Bus,
-    store::{Ending, LogCursor, NewLogLine, Store, StoreError},
-};
+use super::{mask::Masker, Launch};
+use crate::store::{Ending, LogCursor, NewLogLine, Settled, Store, StoreError};
 
 /// Most lines written in one statement.
 const BATCH: usize = 400;
@@ -66,7 +61,6 @@ impl LogSink {
 /// Records one execution.
 pub struct Recorder {
     store: Store,
-    bus: Arc<dyn Bus>,
     launch: Launch,
     sink: Option<LogSink>,
     writer: JoinHandle<()>,
@@ -74,11 +68,11 @@ pub struct Recorder {
 
 impl Recorder {
     /// Starts the log writer for `launch`.
-    pub fn start(store: Store, bus: Arc<dyn Bus>, launch: Launch) -> Self {
+    pub fn start(store: Store, launch: Launch) -> Self {
         let (tx, rx) = mpsc::channel(4 * BATCH);
         let masker = Arc::new(Masker::new(launch.service.secrets.values().map(ExposeSecret::expose_secret)));
         let writer = tokio::spawn(write_lines(store.clone(), launch.execution_id.clone(), rx));
-        Self { store, bus, launch, sink: Some(LogSink { lines: tx, masker }), writer }
+        Self { store, launch, sink: Some(LogSink { lines: tx, masker }), writer }
     }
 
     /// A sink for the execution's output.
@@ -98,52 +92,31 @@ impl Recorder {
         let _ = (&mut self.writer).await;
     }
 
-    /// Waits for every line to be stored, records the ending, and announces it on the bus. Returns whether
-    /// this call ended the execution (an execution that had already ended keeps its first ending).
-    pub async fn finish(mut self, ending: Ending) -> Result<bool, StoreError> {
+    /// Waits for every line to be stored, then records how the attempt ended: the execution ends (announced
+    /// through the store's outbox) or, when its service allows another attempt, is queued again.
+    pub async fn finish(mut self, ending: Ending) -> Result<Settled, StoreError> {
         drop(self.sink.take());
         // Every sink clone is owned by a stream reader that has ended by now; the writer drains and stops.
         let _ = (&mut self.writer).await;
         let id = &self.launch.execution_id;
-        if !self.store.finish_execution(id, &ending).await? {
-            return Ok(false);
+        // An ending must not be lost to a busy or briefly unreachable database: it is tried again for a while.
+        let retries = ExponentialBuilder::default().with_min_delay(Duration::from_millis(50)).with_max_times(10);
+        let settled = (|| self.store.finish_execution(id, &ending))
+            .retry(retries)
+            .notify(|err, _| tracing::warn!(execution = %id, %err, "recording an ending failed; retrying"))
+            .await?;
+        let service = &self.launch.service.name;
+        match settled {
+            Settled::Ended => {
+                tracing::info!(execution = %id, %service, status = ending.status.as_str(), "execution ended")
+            }
+            Settled::Retrying { attempt, at } => {
+                tracing::info!(execution = %id, %service, attempt, %at, status = ending.status.as_str(), "attempt ended; retrying")
+            }
+            Settled::Already => {}
         }
-        tracing::info!(execution = %id, service = %self.launch.service.name, status = ending.status.as_str(), "execution ended");
-        let event = completion_event(&self.launch, &ending);
-        if let Err(err) = self.bus.publish(&event).await {
-            tracing::warn!(execution = %id, %err, "could not publish the completion event");
-        }
-        Ok(true)
+        Ok(settled)
     }
-}
-
-/// The event announcing how an execution ended. Its id derives from the execution, so a repeat is a duplicate.
-fn completion_event(launch: &Launch, ending: &Ending) -> cloudevents::Event {
-    let trigger = &launch.event;
-    let status = ending.status.as_str();
-    EventBuilderV10::new()
-        .id(crate::ids::derived(&[&launch.execution_id, status]))
-        .source("/k8x/executions")
-        .ty(format!("k8x.execution.{status}"))
-        .subject(launch.service.name.clone())
-        .time(Utc::now())
-        .extension("correlationid", correlation_id(trigger))
-        .extension(crate::chain::DEPTH_EXTENSION, i64::from(crate::chain::depth(trigger) + 1))
-        .data(
-            "application/json",
-            json!({
-                "execution_id": launch.execution_id,
-                "service": launch.service.name,
-                "project": launch.service.project,
-                "status": status,
-                "exit_code": ending.exit_code,
-                "error": ending.error,
-                "reason": ending.reason,
-                "trigger": {"id": trigger.id(), "source": trigger.source().to_string(), "type": trigger.ty()},
-            }),
-        )
-        .build()
-        .expect("every required attribute is set")
 }
 
 async fn write_lines(store: Store, execution_id: String, mut rx: mpsc::Receiver<Captured>) {

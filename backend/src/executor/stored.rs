@@ -2,13 +2,10 @@
 //! restart), and for ending an execution that never started (a cancel before its launch) with its completion
 //! event like any other ending.
 
-use std::sync::Arc;
-
 use cloudevents::Event;
 
-use super::{Launch, Recorder};
+use super::Launch;
 use crate::{
-    bus::Bus,
     catalog::ServiceSpec,
     store::{entities::execution, Ending, Store},
 };
@@ -28,29 +25,14 @@ pub async fn stored_launch(store: &Store, row: &execution::Model) -> Result<Laun
         .ok_or_else(|| "its event is not recorded".to_owned())?;
     let event: Event = serde_json::from_str(&recorded.event).map_err(|e| format!("its recorded event: {e}"))?;
     let params = serde_json::from_str(&row.params).map_err(|e| format!("its parameters: {e}"))?;
-    Ok(Launch { execution_id: row.id.clone(), service, event, params })
+    Ok(Launch { execution_id: row.id.clone(), attempt: row.attempt, service, event, params })
 }
 
-/// Ends an execution that is not running anywhere, announcing it as any ending is announced. An execution
-/// that cannot be rebuilt still ends (without its event, which would need the service and the trigger).
-pub async fn end_unstarted(
-    store: &Store,
-    bus: &Arc<dyn Bus>,
-    id: &str,
-    ending: Ending,
-) -> Result<(), crate::store::StoreError> {
+/// Ends an execution that is not running anywhere (a queued one that was cancelled), announced as any ending is.
+pub async fn end_unstarted(store: &Store, id: &str, ending: Ending) -> Result<(), crate::store::StoreError> {
     let Some(row) = store.execution(id).await? else { return Ok(()) };
-    if row.status != model::views::ExecutionStatus::Queued.as_str() {
-        return Ok(());
-    }
-    match stored_launch(store, &row).await {
-        Ok(launch) => {
-            Recorder::start(store.clone(), bus.clone(), launch).finish(ending).await?;
-        }
-        Err(why) => {
-            tracing::warn!(execution = %id, %why, "ending an execution without its completion event");
-            store.finish_execution(id, &ending).await?;
-        }
+    if row.status == model::views::ExecutionStatus::Queued.as_str() {
+        store.finish_execution(id, &ending).await?;
     }
     Ok(())
 }

@@ -5,7 +5,8 @@ use model::views::ExecutionStatus;
 use sea_orm::{
     sea_query::{Expr, OnConflict},
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    TransactionTrait,
 };
 
 use super::{entities::execution, Result, Store};
@@ -20,35 +21,23 @@ pub struct NewExecution {
     pub service: String,
     pub project: String,
     pub params: serde_json::Value,
+    /// The chain it belongs to (the correlation id of the outside event that started it).
+    pub chain: String,
+    /// Attempts allowed in all: 1 + the service's retries.
+    pub max_attempts: i32,
+    /// The first retry's delay.
+    pub retry_backoff_seconds: i32,
 }
 
-/// How an execution ended.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Ending {
-    pub status: ExecutionStatus,
-    pub exit_code: Option<i32>,
-    /// Why it failed, for a person (`container \`main\` was OOMKilled`).
-    pub error: Option<String>,
-    /// The short reason, where the cluster gave one (`OOMKilled`, `DeadlineExceeded`).
-    pub reason: Option<String>,
+/// The concurrency limit a claim must respect: `limit` is the service and its `max_concurrency`, if it has one.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cap<'a> {
+    pub limit: Option<(&'a str, u32)>,
 }
 
-impl Ending {
-    pub fn succeeded() -> Self {
-        Self { status: ExecutionStatus::Succeeded, exit_code: Some(0), error: None, reason: None }
-    }
-
-    pub fn failed(exit_code: Option<i32>, error: impl Into<String>) -> Self {
-        Self { status: ExecutionStatus::Failed, exit_code, error: Some(error.into()), reason: None }
-    }
-
-    pub fn cancelled() -> Self {
-        Self { status: ExecutionStatus::Cancelled, exit_code: None, error: Some("cancelled".into()), reason: None }
-    }
-
-    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
-        self.reason = Some(reason.into());
-        self
+impl<'a> Cap<'a> {
+    pub fn of(service: &'a str, max_concurrency: Option<u32>) -> Self {
+        Self { limit: max_concurrency.map(|max| (service, max)) }
     }
 }
 
@@ -86,6 +75,11 @@ impl Store {
             cancel_requested: Set(false),
             owner: Set(None),
             lease_until: Set(None),
+            attempt: Set(1),
+            not_before: Set(None),
+            chain: Set(Some(new.chain)),
+            max_attempts: Set(new.max_attempts.max(1)),
+            retry_backoff_seconds: Set(new.retry_backoff_seconds.max(0)),
         };
         execution::Entity::insert(row)
             .on_conflict(OnConflict::column(execution::Column::Id).do_nothing().to_owned())
@@ -98,27 +92,36 @@ impl Store {
         })
     }
 
-    /// Moves a queued execution to running for the local executor. Exactly one caller wins: the one that gets
-    /// `true` launches it.
-    pub async fn claim_execution(&self, id: &str) -> Result<bool> {
+    /// Moves a queued execution to running for the local executor of process `owner`, leased for `lease`,
+    /// if its service has a free slot under `cap`. Exactly one caller wins: the one that gets `true` launches it.
+    pub async fn claim_execution(&self, id: &str, owner: &str, lease: Duration, cap: Cap<'_>) -> Result<bool> {
         use execution::Column as C;
-        let result = execution::Entity::update_many()
+        let now = Utc::now();
+        let update = execution::Entity::update_many()
             .col_expr(C::Status, Expr::value(ExecutionStatus::Running.as_str()))
-            .col_expr(C::StartedAt, Expr::value(Utc::now()))
+            .col_expr(C::StartedAt, Expr::value(now))
             .col_expr(C::Executor, Expr::value("local"))
+            .col_expr(C::Owner, Expr::value(owner))
+            .col_expr(C::LeaseUntil, Expr::value(now + lease))
             .filter(C::Id.eq(id))
             .filter(C::Status.eq(ExecutionStatus::Queued.as_str()))
-            .filter(C::CancelRequested.eq(false))
-            .exec(&self.db)
-            .await?;
-        Ok(result.rows_affected == 1)
+            .filter(C::CancelRequested.eq(false));
+        self.claim_under(update, cap).await
     }
 
     /// Gives a queued execution to the Kubernetes executor of process `owner` as Job `job_name`, leased for
-    /// `lease`. It stays queued until its pod runs. Exactly one caller wins; the winner creates the Job.
-    pub async fn claim_for_job(&self, id: &str, job_name: &str, owner: &str, lease: Duration) -> Result<bool> {
+    /// `lease`, if its service has a free slot under `cap`. It stays queued until its pod runs. Exactly one
+    /// caller wins; the winner creates the Job.
+    pub async fn claim_for_job(
+        &self,
+        id: &str,
+        job_name: &str,
+        owner: &str,
+        lease: Duration,
+        cap: Cap<'_>,
+    ) -> Result<bool> {
         use execution::Column as C;
-        let result = execution::Entity::update_many()
+        let update = execution::Entity::update_many()
             .col_expr(C::Executor, Expr::value("kubernetes"))
             .col_expr(C::JobName, Expr::value(job_name))
             .col_expr(C::Owner, Expr::value(owner))
@@ -126,10 +129,75 @@ impl Store {
             .filter(C::Id.eq(id))
             .filter(C::Status.eq(ExecutionStatus::Queued.as_str()))
             .filter(C::JobName.is_null())
-            .filter(C::CancelRequested.eq(false))
-            .exec(&self.db)
+            .filter(C::CancelRequested.eq(false));
+        self.claim_under(update, cap).await
+    }
+
+    /// Runs a claim; under a cap, only while fewer than `max` executions of the service are active (running,
+    /// or claimed for a Job), counted by the update itself. On PostgreSQL the claims of one service take
+    /// turns (a transaction-scoped advisory lock), so two processes cannot both take the last slot; SQLite has
+    /// one writer at a time anyway.
+    async fn claim_under(&self, update: sea_orm::UpdateMany<execution::Entity>, cap: Cap<'_>) -> Result<bool> {
+        let Some((service, max)) = cap.limit else {
+            return Ok(update.exec(&self.db).await?.rows_affected == 1);
+        };
+        let active = format!(
+            "(SELECT COUNT(*) FROM executions AS busy WHERE busy.service = executions.service AND \
+             (busy.status = 'running' OR (busy.status = 'queued' AND busy.job_name IS NOT NULL))) < {max}"
+        );
+        let update = update.filter(Expr::cust(active));
+        let txn = self.db.begin().await?;
+        if txn.get_database_backend() == DbBackend::Postgres {
+            let lock = Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock(hashtext($1))",
+                [format!("k8x-slots:{service}").into()],
+            );
+            txn.execute_raw(lock).await?;
+        }
+        let claimed = update.exec(&txn).await?.rows_affected == 1;
+        txn.commit().await?;
+        Ok(claimed)
+    }
+
+    /// How many executions of each service are active (running, or claimed for a Job): for the queue.
+    pub async fn active_by_service(&self) -> Result<std::collections::HashMap<String, i64>> {
+        use execution::Column as C;
+        use sea_orm::Condition;
+        let active = Condition::any()
+            .add(C::Status.eq(ExecutionStatus::Running.as_str()))
+            .add(Condition::all().add(C::Status.eq(ExecutionStatus::Queued.as_str())).add(C::JobName.is_not_null()));
+        let rows: Vec<(String, i64)> = execution::Entity::find()
+            .select_only()
+            .column(C::Service)
+            .column_as(C::Id.count(), "n")
+            .filter(active)
+            .group_by(C::Service)
+            .into_tuple()
+            .all(&self.db)
             .await?;
-        Ok(result.rows_affected == 1)
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Queued executions nobody has claimed whose time has come (no retry delay ahead), oldest first.
+    pub async fn launchable(&self, limit: u64) -> Result<Vec<execution::Model>> {
+        use execution::Column as C;
+        use sea_orm::Condition;
+        Ok(execution::Entity::find()
+            .filter(C::Status.eq(ExecutionStatus::Queued.as_str()))
+            .filter(C::JobName.is_null())
+            .filter(C::CancelRequested.eq(false))
+            .filter(Condition::any().add(C::NotBefore.is_null()).add(C::NotBefore.lte(Utc::now())))
+            .order_by_asc(C::CreatedAt)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// How many executions the chain `chain` has caused so far.
+    pub async fn chain_size(&self, chain: &str) -> Result<u64> {
+        use sea_orm::PaginatorTrait;
+        Ok(execution::Entity::find().filter(execution::Column::Chain.eq(chain)).count(&self.db).await?)
     }
 
     /// Takes over an unfinished Kubernetes execution for process `owner` if nobody holds it: no owner, its
@@ -257,37 +325,6 @@ impl Store {
             .await?)
     }
 
-    /// Records how a running execution ended. An execution that already ended keeps its first ending.
-    pub async fn finish_execution(&self, id: &str, ending: &Ending) -> Result<bool> {
-        use execution::Column as C;
-        let result = execution::Entity::update_many()
-            .col_expr(C::Status, Expr::value(ending.status.as_str()))
-            .col_expr(C::ExitCode, Expr::value(ending.exit_code))
-            .col_expr(C::Error, Expr::value(ending.error.clone()))
-            .col_expr(C::Reason, Expr::value(ending.reason.clone()))
-            .col_expr(C::FinishedAt, Expr::value(Utc::now()))
-            .filter(C::Id.eq(id))
-            .filter(C::Status.is_in([ExecutionStatus::Queued.as_str(), ExecutionStatus::Running.as_str()]))
-            .exec(&self.db)
-            .await?;
-        Ok(result.rows_affected == 1)
-    }
-
-    /// Fails every local execution still marked running: after a restart no process runs them any more.
-    /// (Kubernetes executions go on in the cluster and are adopted instead.)
-    pub async fn fail_interrupted_executions(&self, why: &str) -> Result<u64> {
-        use execution::Column as C;
-        let result = execution::Entity::update_many()
-            .col_expr(C::Status, Expr::value(ExecutionStatus::Failed.as_str()))
-            .col_expr(C::Error, Expr::value(why))
-            .col_expr(C::FinishedAt, Expr::value(Utc::now()))
-            .filter(C::Status.eq(ExecutionStatus::Running.as_str()))
-            .filter(C::Executor.eq("local"))
-            .exec(&self.db)
-            .await?;
-        Ok(result.rows_affected)
-    }
-
     /// One execution.
     pub async fn execution(&self, id: &str) -> Result<Option<execution::Model>> {
         Ok(execution::Entity::find_by_id(id.to_owned()).one(&self.db).await?)
@@ -336,7 +373,7 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
-    use crate::store::Store;
+    use crate::{outcome::Ending, store::Store};
 
     async fn store_with_execution() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -349,6 +386,9 @@ mod tests {
             service: "s".into(),
             project: "p".into(),
             params: serde_json::json!({}),
+            chain: "e".into(),
+            max_attempts: 1,
+            retry_backoff_seconds: 0,
         };
         store.create_execution(new).await.unwrap();
         (dir, store)
@@ -357,8 +397,11 @@ mod tests {
     #[tokio::test]
     async fn an_execution_is_held_by_one_process_until_its_lease_runs_out_or_is_released() {
         let (_dir, store) = store_with_execution().await;
-        assert!(store.claim_for_job("x", "job-x", "a", Duration::seconds(30)).await.unwrap());
-        assert!(!store.claim_for_job("x", "job-x", "b", Duration::seconds(30)).await.unwrap(), "claimed once");
+        assert!(store.claim_for_job("x", "job-x", "a", Duration::seconds(30), Cap::default()).await.unwrap());
+        assert!(
+            !store.claim_for_job("x", "job-x", "b", Duration::seconds(30), Cap::default()).await.unwrap(),
+            "claimed once"
+        );
         assert!(!store.take_over("x", "b", Duration::seconds(30)).await.unwrap(), "a holds it");
         assert!(store.take_over("x", "a", Duration::seconds(30)).await.unwrap(), "its own");
         // a stops renewing (it died): its lease runs out and b takes over.
@@ -380,7 +423,7 @@ mod tests {
     async fn a_cancelled_execution_is_not_claimed() {
         let (_dir, store) = store_with_execution().await;
         assert!(store.request_cancel("x").await.unwrap().is_some());
-        assert!(!store.claim_for_job("x", "job-x", "a", Duration::seconds(30)).await.unwrap());
-        assert!(!store.claim_execution("x").await.unwrap());
+        assert!(!store.claim_for_job("x", "job-x", "a", Duration::seconds(30), Cap::default()).await.unwrap());
+        assert!(!store.claim_execution("x", "a", Duration::seconds(30), Cap::default()).await.unwrap());
     }
 }

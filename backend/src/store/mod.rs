@@ -5,10 +5,12 @@
 mod audit;
 pub mod cipher;
 mod dead_letters;
+mod endings;
 pub mod entities;
 mod events;
 mod executions;
 mod logs;
+mod outbox;
 mod services;
 mod sessions;
 mod settings;
@@ -21,10 +23,12 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
+pub use crate::outcome::Ending;
 pub use audit::AuditRecord;
 pub use cipher::{CipherError, SecretCipher};
 pub use dead_letters::NewDeadLetter;
-pub use executions::{Ending, ExecutionFilter, NewExecution};
+pub use endings::Settled;
+pub use executions::{Cap, ExecutionFilter, NewExecution};
 pub use logs::{LogCursor, NewLogLine};
 pub use sources::WebhookShape;
 pub use tokens::NewToken;
@@ -52,6 +56,17 @@ pub struct Store {
     /// Seals service secrets before they are written and opens them when read. Without one (tests of other
     /// parts), secrets are stored as given.
     cipher: Option<SecretCipher>,
+    /// Wake-ups between writers and the tasks that act on what they wrote, within this process.
+    signals: std::sync::Arc<Signals>,
+}
+
+/// In-process wake-ups; other processes find the same rows by looking on their own now and then.
+#[derive(Debug, Default)]
+struct Signals {
+    /// An ending was recorded: its completion event waits in the outbox.
+    outbox: tokio::sync::Notify,
+    /// An execution was queued again, or a slot may have freed.
+    queue: tokio::sync::Notify,
 }
 
 impl Store {
@@ -77,7 +92,7 @@ impl Store {
         }
         let db = Database::connect(options).await?;
         migrate(&db).await?;
-        Ok(Self { db, cipher: None })
+        Ok(Self { db, cipher: None, signals: Default::default() })
     }
 
     /// The same store, sealing secrets with `cipher` from now on.

@@ -3,7 +3,9 @@
 
 pub mod access;
 
-use model::views::{ExecutionDetail, ExecutionStatus, ExecutionSummary, LogLine, ServiceDetail, ServiceSummary};
+use model::views::{
+    AttemptSummary, ExecutionDetail, ExecutionStatus, ExecutionSummary, LogLine, ServiceDetail, ServiceSummary,
+};
 use serde_json::Value;
 
 use crate::{
@@ -62,7 +64,21 @@ pub async fn execution(store: &Store, id: &str, whole_log: bool) -> Result<Optio
     let tail = store.log_tail(id, (!whole_log).then_some(PAGE_LOG_LINES)).await?;
     let log_truncated = tail.first().is_some_and(|first| first.seq > 1);
     let log = tail.into_iter().map(|l| LogLine { seq: l.seq, stream: l.stream, text: l.text }).collect();
+    let attempts = store
+        .attempts(id)
+        .await?
+        .into_iter()
+        .map(|a| AttemptSummary {
+            attempt: a.attempt,
+            status: ExecutionStatus::parse(&a.status),
+            exit_code: a.exit_code,
+            error: a.error,
+            started_at: a.started_at.map(|t| t.to_rfc3339()),
+            finished_at: a.finished_at.to_rfc3339(),
+        })
+        .collect();
     Ok(Some(ExecutionDetail {
+        attempts,
         error: row.error.clone(),
         params: pretty(&row.params),
         event,
@@ -81,7 +97,11 @@ fn service_summary(row: &service::Model, last_run: Option<ExecutionSummary>) -> 
         description: row.description.clone(),
         active: row.active,
         allow_manual_triggering: row.allow_manual_triggering,
-        trigger_events: list(&row.trigger_events),
+        trigger_events: serde_json::from_str::<Vec<crate::catalog::Trigger>>(&row.trigger_events)
+            .unwrap_or_default()
+            .iter()
+            .map(crate::catalog::Trigger::label)
+            .collect(),
         tags: list(&row.tags),
         last_run,
     }
@@ -90,6 +110,8 @@ fn service_summary(row: &service::Model, last_run: Option<ExecutionSummary>) -> 
 pub fn execution_summary(row: execution::Model) -> ExecutionSummary {
     ExecutionSummary {
         status: ExecutionStatus::parse(&row.status),
+        attempt: row.attempt,
+        max_attempts: row.max_attempts,
         created_at: row.created_at.to_rfc3339(),
         started_at: row.started_at.map(|t| t.to_rfc3339()),
         finished_at: row.finished_at.map(|t| t.to_rfc3339()),

@@ -41,13 +41,16 @@ struct ExecutionJson {
     /// Why it failed (or was cancelled), when k8x or the cluster knows.
     error: Option<String>,
     executor: String,
+    /// The attempts before the current one (a single execution only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempts: Option<Vec<model::views::AttemptSummary>>,
 }
 
 impl From<execution::Model> for ExecutionJson {
     fn from(row: execution::Model) -> Self {
         let error = row.error.clone();
         let executor = row.executor.clone();
-        Self { summary: execution_summary(row), error, executor }
+        Self { summary: execution_summary(row), error, executor, attempts: None }
     }
 }
 
@@ -117,7 +120,7 @@ fn parse_status(text: &str) -> Result<ExecutionStatus, ApiError> {
         Ok(status)
     } else {
         Err(ApiError::BadRequest(format!(
-            "`status` is one of queued, running, succeeded, failed, cancelled; not `{text}`"
+            "`status` is one of queued, running, succeeded, failed, cancelled, interrupted; not `{text}`"
         )))
     }
 }
@@ -128,8 +131,10 @@ async fn one(
     Path(id): Path<String>,
 ) -> Result<Json<ExecutionJson>, ApiError> {
     principal.require(Permission::Read)?;
+    let detail = crate::views::execution(&state.store, &id, false).await?;
+    let detail = detail.ok_or_else(|| ApiError::NotFound(format!("no execution `{id}`")))?;
     let row = state.store.execution(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no execution `{id}`")))?;
-    Ok(Json(row.into()))
+    Ok(Json(ExecutionJson { attempts: Some(detail.attempts), ..row.into() }))
 }
 
 /// Records the cancel and asks the executor to stop it.

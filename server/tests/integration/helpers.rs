@@ -206,7 +206,7 @@ impl TestApp {
     pub async fn finished(&self, id: &str) -> execution::Model {
         wait_until(|| async {
             let row = self.state.store.execution(id).await.unwrap()?;
-            matches!(row.status.as_str(), "succeeded" | "failed" | "cancelled").then_some(row)
+            model::views::ExecutionStatus::parse(&row.status).is_finished().then_some(row)
         })
         .await
     }

@@ -19,4 +19,5 @@ mod postgres;
 mod real_cluster;
 mod recovery;
 mod runs;
+mod trusted;
 mod webhooks;

@@ -22,21 +22,48 @@ async fn an_event_accepted_before_a_stop_is_dispatched_after_the_restart() {
     assert_eq!(runs[0].status, "succeeded");
 }
 
-#[tokio::test]
-async fn an_execution_cut_short_by_a_stop_is_marked_failed() {
-    let app = spawn_app().await;
-    app.post_event("cut", "t.slow", serde_json::json!({})).await;
-    let key = backend::ids::event_key("/tests", "cut");
-    let id = crate::helpers::wait_until(|| async {
+/// Starts k8x with its data in `dir` (a fresh one if `None`) and a shutdown grace period of `grace` seconds.
+async fn with_grace(grace: u64, dir: Option<tempfile::TempDir>) -> crate::helpers::TestApp {
+    let dir = dir.unwrap_or_else(|| tempfile::TempDir::new().unwrap());
+    let mut config = crate::helpers::config(crate::helpers::Setup::default(), dir.path());
+    config.shutdown_grace = grace;
+    crate::helpers::spawn_config(config, dir).await
+}
+
+/// Posts a `t.slow` event (the job sleeps 1.5 s) and waits until its execution runs.
+async fn running_slow(app: &crate::helpers::TestApp, id: &str) -> String {
+    app.post_event(id, "t.slow", serde_json::json!({})).await;
+    let key = backend::ids::event_key("/tests", id);
+    crate::helpers::wait_until(|| async {
         let rows = app.state.store.executions_of_event(&key).await.unwrap();
         rows.into_iter().find(|r| r.status == "running").map(|r| r.id)
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_stop_lets_running_executions_finish_within_the_grace_period() {
+    let app = with_grace(30, None).await;
+    let id = running_slow(&app, "graceful").await;
+    let dir = app.stop().await;
+    // The stop waited: the execution ended on its own, announced (its completion event was relayed).
+    let app = spawn_app_with(Db::Sqlite, dir).await;
+    let row = app.state.store.execution(&id).await.unwrap().unwrap();
+    assert_eq!(row.status, "succeeded", "{row:?}");
+    assert!(app.log(&id).await.contains(&"DONE!".to_owned()));
+    assert_eq!(app.state.store.outbox_len().await.unwrap(), 0, "the announcement went out before the stop");
+}
+
+#[tokio::test]
+async fn past_the_grace_period_a_running_execution_is_stopped_and_recorded_interrupted() {
+    let app = with_grace(0, None).await;
+    let id = running_slow(&app, "cut").await;
     let dir = app.stop().await;
     let app = spawn_app_with(Db::Sqlite, dir).await;
     let row = app.state.store.execution(&id).await.unwrap().unwrap();
-    assert_eq!(row.status, "failed");
-    assert!(row.error.unwrap().contains("k8x stopped"));
+    assert_eq!(row.status, "interrupted", "{row:?}");
+    assert!(row.error.unwrap().contains("grace period"));
+    assert!(!app.log(&id).await.contains(&"DONE!".to_owned()), "it was stopped, not waited for");
 }
 
 #[tokio::test]

@@ -15,7 +15,8 @@ pub(crate) fn service_row() -> crate::store::entities::service::Model {
         allow_manual_triggering: true,
         trigger_events: "[\"a.b\"]".into(),
         tags: "[]".into(),
-        manifest: "{}".into(),
+        manifest: r#"{"name": "hello", "type": "k8x_job", "trigger_events": ["a.b"], "allow_manual_triggering": true}"#
+            .into(),
         deployment: "apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      containers:\n        - name: c\n          image: bash\n          command: [\"bash\", \"-c\"]\n          args: [\"env\"]\n          env:\n            - name: SERVICE_PORT\n              value: \"80\"\n            - name: K8X_SERVICE\n              value: mine\n".into(),
         parameters: None,
         configs: Some(r#"{"DB_HOST": "db", "RETRIES": 3, "nested": {"a": 1}, "bad-name": "x"}"#.into()),
@@ -34,7 +35,7 @@ pub(crate) fn launch() -> Launch {
         .data("application/json", json!({"n": 1}))
         .build()
         .unwrap();
-    Launch { execution_id: "x1".into(), service, event, params: json!({"n": 1}) }
+    Launch { execution_id: "x1".into(), attempt: 1, service, event, params: json!({"n": 1}) }
 }
 
 /// The test execution as the dispatcher creates it, for the event recorded under `event_key`.
@@ -47,6 +48,9 @@ pub(crate) fn new_execution(launch: &Launch, event_key: &str) -> crate::store::N
         service: "hello".into(),
         project: "demo".into(),
         params: launch.params.clone(),
+        chain: "corr-9".into(),
+        max_attempts: 1,
+        retry_backoff_seconds: 0,
     }
 }
 
@@ -95,10 +99,10 @@ fn large_payloads_are_in_files_only() {
 
 #[test]
 fn job_names_are_dns_labels_and_stable() {
-    let name = job_name("k8s_test_job", "6f1c2a9e-0b7d-5c44-9a1e-3d2f4b5a6c7d");
+    let name = job_name("k8s_test_job", "6f1c2a9e-0b7d-5c44-9a1e-3d2f4b5a6c7d", 1);
     assert_eq!(name, "k8x-k8s-test-job-6f1c2a9e0b7d");
-    assert_eq!(name, job_name("k8s_test_job", "6f1c2a9e-0b7d-5c44-9a1e-3d2f4b5a6c7d"));
-    let long = job_name(&"A.b_".repeat(20), "6f1c2a9e-0b7d-5c44-9a1e-3d2f4b5a6c7d");
+    assert_eq!(name, job_name("k8s_test_job", "6f1c2a9e-0b7d-5c44-9a1e-3d2f4b5a6c7d", 1));
+    let long = job_name(&"A.b_".repeat(20), "6f1c2a9e-0b7d-5c44-9a1e-3d2f4b5a6c7d", 1);
     assert!(long.len() <= 57, "{long}");
     assert!(long.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{long}");
     assert!(long.starts_with("k8x-") && !long.ends_with('-'), "{long}");

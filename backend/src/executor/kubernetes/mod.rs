@@ -40,7 +40,10 @@ use tokio_util::sync::CancellationToken;
 
 use self::supervisor::{Command, Context, Supervisor};
 use super::{environment::job_name, Executor, ExecutorError, Launch};
-use crate::{bus::Bus, config::KubeConfig, store::Store};
+use crate::{
+    config::KubeConfig,
+    store::{Cap, Store},
+};
 
 /// How long an execution stays with the k8x process that follows it without a renewal: after that (the
 /// process died) another process takes it over.
@@ -121,7 +124,6 @@ impl KubernetesExecutor {
         client: Client,
         settings: Settings,
         store: Store,
-        bus: Arc<dyn Bus>,
         shutdown: CancellationToken,
     ) -> Result<Self, KubeError> {
         access::check(&client, &settings.namespace).await?;
@@ -133,7 +135,6 @@ impl KubernetesExecutor {
             pods: Api::namespaced(client.clone(), &namespace),
             secrets: Api::namespaced(client, &namespace),
             store: store.clone(),
-            bus,
             settings,
         });
         tracing::info!(%namespace, "Kubernetes executor started");
@@ -166,9 +167,10 @@ impl KubernetesExecutor {
 #[async_trait]
 impl Executor for KubernetesExecutor {
     async fn launch(&self, launch: Launch) -> Result<(), ExecutorError> {
-        let name = job_name(&launch.service.name, &launch.execution_id);
+        let name = job_name(&launch.service.name, &launch.execution_id, launch.attempt);
         let lease = chrono::Duration::from_std(LEASE).expect("a short duration");
-        if !self.store.claim_for_job(&launch.execution_id, &name, &self.owner, lease).await? {
+        let cap = Cap::of(&launch.service.name, launch.service.max_concurrency);
+        if !self.store.claim_for_job(&launch.execution_id, &name, &self.owner, lease, cap).await? {
             return Ok(());
         }
         self.send(Command::Track(Box::new(launch)))

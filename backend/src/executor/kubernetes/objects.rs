@@ -58,7 +58,7 @@ impl std::fmt::Debug for Objects {
 
 /// Builds the Job and its Secrets for `launch`.
 pub fn objects(launch: &Launch, settings: &Settings) -> Objects {
-    let name = job_name(&launch.service.name, &launch.execution_id);
+    let name = job_name(&launch.service.name, &launch.execution_id, launch.attempt);
     let payload = Payload::of(launch);
     let placement = Placement { secret: name.clone(), payload_dir: PAYLOAD_DIR.into() };
     let labels = labels(launch);

@@ -231,8 +231,7 @@ async fn a_broken_log_stream_resumes_without_losing_or_repeating_lines() {
     let store = crate::store::Store::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display()))
         .await
         .unwrap();
-    let bus = std::sync::Arc::new(crate::bus::EmbeddedBus::new(store.db().clone()));
-    let recorder = crate::executor::Recorder::start(store.clone(), bus, test_launch());
+    let recorder = crate::executor::Recorder::start(store.clone(), test_launch());
     let sink: LogSink = recorder.sink();
     let follower = super::follow::Follower {
         pods: Api::namespaced(client, "k8x-jobs"),
@@ -325,19 +324,20 @@ async fn a_job_watch_that_errors_is_resumed_and_the_adopted_execution_ends_with_
     store.record_event("ek", &launch.event).await.unwrap();
     store.create_execution(crate::executor::environment::tests::new_execution(&launch, "ek")).await.unwrap();
     // Claimed by a process that has since died: its lease has run out.
-    assert!(store.claim_for_job("x1", JOB, "dead-process", chrono::Duration::seconds(-1)).await.unwrap());
+    assert!(store
+        .claim_for_job("x1", JOB, "dead-process", chrono::Duration::seconds(-1), Default::default())
+        .await
+        .unwrap());
     store.set_job_uid("x1", "job-uid").await.unwrap();
     store.mark_running("x1").await.unwrap();
 
     let (client, mut api) = client();
-    let bus: Arc<dyn crate::bus::Bus> = Arc::new(crate::bus::EmbeddedBus::new(store.db().clone()));
     let ctx = Arc::new(super::supervisor::Context {
         owner: "this-process".into(),
         jobs: Api::namespaced(client.clone(), "k8x-jobs"),
         pods: Api::namespaced(client.clone(), "k8x-jobs"),
         secrets: Api::namespaced(client, "k8x-jobs"),
         store: store.clone(),
-        bus,
         settings: settings(),
     });
     let shutdown = CancellationToken::new();

@@ -1,17 +1,14 @@
-use std::sync::Arc;
-
 use model::views::ExecutionStatus;
 use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::{bus::EmbeddedBus, executor::environment::tests::launch};
+use crate::executor::environment::tests::launch;
 
 /// A local executor on a fresh store that holds `launch`'s execution, queued.
 async fn prepared(launch: &Launch) -> (tempfile::TempDir, Store, LocalExecutor) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display())).await.unwrap();
-    let bus = Arc::new(EmbeddedBus::new(store.db().clone()));
-    let executor = LocalExecutor::new(store.clone(), bus, dir.path().join("work"), CancellationToken::new());
+    let executor = LocalExecutor::new(store.clone(), dir.path().join("work"), CancellationToken::new());
     store.create_execution(crate::executor::environment::tests::new_execution(launch, "k")).await.unwrap();
     (dir, store, executor)
 }

@@ -1,4 +1,4 @@
-//! Where a consumer group of the embedded bus has got to.
+//! Where a consumer group of the embedded bus has got to, and which process consumes for it.
 
 use sea_orm::entity::prelude::*;
 
@@ -9,6 +9,10 @@ pub struct Model {
     pub group_id: String,
     /// The first offset the group has not yet committed.
     pub next_offset: i64,
+    /// The process that consumes for the group (one at a time), while its lease runs.
+    pub owner: Option<String>,
+    /// Until when `owner` holds the group; renewed as it consumes, after that another process may take over.
+    pub lease_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

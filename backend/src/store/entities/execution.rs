@@ -13,7 +13,7 @@ pub struct Model {
     pub event_type: String,
     pub service: String,
     pub project: String,
-    /// `queued`, `running`, `succeeded`, `failed`, `cancelled`.
+    /// `queued`, `running`, `succeeded`, `failed`, `cancelled`, `interrupted`.
     pub status: String,
     pub exit_code: Option<i32>,
     #[sea_orm(column_type = "Text", nullable)]
@@ -35,10 +35,20 @@ pub struct Model {
     pub reason: Option<String>,
     /// Somebody asked to cancel it; an executor that sees its Job go treats that as the cancel, not a failure.
     pub cancel_requested: bool,
-    /// The k8x process that follows it (Kubernetes executor), while its lease runs.
+    /// The k8x process that runs or follows it, while its lease runs.
     pub owner: Option<String>,
     /// Until when `owner` holds it; renewed while the process lives, after that another may take over.
     pub lease_until: Option<DateTimeUtc>,
+    /// Which attempt this is (1 first; a retry is the next attempt of the same execution).
+    pub attempt: i32,
+    /// A queued retry waits until then (backoff).
+    pub not_before: Option<DateTimeUtc>,
+    /// The chain it belongs to: the correlation id of the outside event that started it all.
+    pub chain: Option<String>,
+    /// Attempts allowed in all (1 + the service's `retries.count` when it was created).
+    pub max_attempts: i32,
+    /// The first retry's delay; each further one doubles it (with jitter).
+    pub retry_backoff_seconds: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

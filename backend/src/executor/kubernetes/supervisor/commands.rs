@@ -76,8 +76,8 @@ impl Supervisor {
 
     /// Starts following an execution.
     pub(super) fn track(&self, launch: Launch) -> Tracked {
-        let job_name = job_name(&launch.service.name, &launch.execution_id);
-        let recorder = Recorder::start(self.ctx.store.clone(), self.ctx.bus.clone(), launch);
+        let job_name = job_name(&launch.service.name, &launch.execution_id, launch.attempt);
+        let recorder = Recorder::start(self.ctx.store.clone(), launch);
         Tracked {
             job_name,
             recorder,
@@ -182,7 +182,7 @@ impl Supervisor {
                 (Some(job_name), Some(_)) => self.delete(id, &job_name),
                 _ => {
                     self.settled.insert(id.to_owned());
-                    if let Err(err) = end_unstarted(&self.ctx.store, &self.ctx.bus, id, Ending::cancelled()).await {
+                    if let Err(err) = end_unstarted(&self.ctx.store, id, Ending::cancelled()).await {
                         tracing::error!(%err, execution = %id, "could not record a cancel");
                     }
                 }

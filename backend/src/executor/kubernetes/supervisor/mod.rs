@@ -41,7 +41,6 @@ use super::{
     Settings,
 };
 use crate::{
-    bus::Bus,
     executor::{Launch, Recorder},
     store::{Ending, Store},
 };
@@ -82,7 +81,6 @@ pub struct Context {
     pub pods: Api<Pod>,
     pub secrets: Api<Secret>,
     pub store: Store,
-    pub bus: Arc<dyn Bus>,
     pub settings: Settings,
 }
 
