@@ -95,6 +95,7 @@ fn content_type() -> impl Strategy<Value = String> {
 /// Kafka header names: the binding's, a few others, anything.
 fn kafka_header_name() -> impl Strategy<Value = String> {
     prop_oneof![
+        Just("content-type".to_owned()),
         Just("ce_specversion".to_owned()),
         Just("ce_id".to_owned()),
         Just("ce_source".to_owned()),
@@ -111,6 +112,7 @@ fn kafka_header_name() -> impl Strategy<Value = String> {
 /// Kafka header values: missing, well-formed, any bytes.
 fn kafka_header_value() -> impl Strategy<Value = Option<Vec<u8>>> {
     prop_oneof![
+        Just(Some(b"application/cloudevents+json".to_vec())),
         Just(None),
         Just(Some(b"1.0".to_vec())),
         Just(Some(b"application/json".to_vec())),
@@ -143,7 +145,8 @@ proptest! {
             ("ce_type".to_owned(), Some(ty.clone().into_bytes())),
             ("content-type".to_owned(), Some(b"application/octet-stream".to_vec())),
         ];
-        headers.extend(extra.into_iter().map(|(k, v)| (format!("ce_{k}"), Some(v.into_bytes()))));
+        // Extensions only (an `x` first keeps them apart from the attributes the binding itself reads).
+        headers.extend(extra.into_iter().map(|(k, v)| (format!("ce_x{k}"), Some(v.into_bytes()))));
         let event = decode_kafka_record(&Record { key: None, headers, payload: Some(payload) });
         let event = event.map_err(|e| TestCaseError::fail(format!("a well-formed record was refused: {e}")))?;
         prop_assert_eq!(event.id(), id.as_str());

@@ -183,7 +183,8 @@ impl Subscription for EmbeddedSubscription {
             if let Some(record) = self.buffer.pop_front() {
                 let event = serde_json::from_str::<Event>(&record.event).map_err(|e| e.to_string());
                 let position = Position { partition: 0, offset: record.offset };
-                return Ok(Delivery { position, event, raw: record.event, record: None });
+                let origin = "embedded".to_owned();
+                return Ok(Delivery { origin, position, event, raw: record.event, record: None });
             }
             // Register for the wake-up before looking, so a publish between the look and the wait is not missed.
             let published = self.bus.published.notified();

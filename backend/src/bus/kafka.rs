@@ -48,6 +48,10 @@ impl KafkaBus {
         if let Some(dead_letter_topic) = dead_letter_topic {
             bus.dead_letter_topic = dead_letter_topic.to_owned();
         }
+        if bus.dead_letter_topic == bus.topic {
+            // Every dead letter would come back as a new record to give up on, for ever.
+            return Err(BusError::Topic(format!("the dead-letter topic must not be the events topic `{topic}`")));
+        }
         bus.ensure_topic(&bus.topic, partitions).await?;
         bus.ensure_topic(&bus.dead_letter_topic, partitions).await?;
         Ok(bus)
@@ -164,7 +168,8 @@ impl Bus for KafkaBus {
     async fn dead_letter(&self, delivery: &Delivery, verdict: Verdict<'_>) -> Result<()> {
         let original = delivery.record.clone().unwrap_or_default();
         let mut headers = OwnedHeaders::new_with_capacity(original.headers.len() + 6);
-        for (key, value) in &original.headers {
+        // A record dead-lettered before (and put back by hand) gets this verdict only, not two.
+        for (key, value) in original.headers.iter().filter(|(key, _)| !key.starts_with("k8x-dead-letter-")) {
             headers = headers.insert(Header { key, value: value.as_deref() });
         }
         let (partition, offset, attempts) = (
@@ -205,15 +210,24 @@ impl Subscription for KafkaSubscription {
     async fn next(&mut self) -> Result<Delivery> {
         let message = self.consumer.recv().await?;
         let position = Position { partition: message.partition(), offset: message.offset() };
+        // rdkafka panics on a header name that is not UTF-8: such a record is refused, not a crash.
+        let headers = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            message
+                .headers()
+                .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect::<Vec<_>>())
+                .unwrap_or_default()
+        }));
         let record = Record {
             key: message.key().map(<[u8]>::to_vec),
-            headers: message
-                .headers()
-                .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
-                .unwrap_or_default(),
+            headers: headers.as_ref().cloned().unwrap_or_default(),
             payload: message.payload().map(<[u8]>::to_vec),
         };
-        Ok(Delivery { position, event: decode(&record), raw: raw(&record), record: Some(record) })
+        let event = match headers {
+            Ok(_) => decode(&record),
+            Err(_) => Err("a header name is not UTF-8".to_owned()),
+        };
+        let origin = self.topic.clone();
+        Ok(Delivery { origin, position, event, raw: raw(&record), record: Some(record) })
     }
 
     async fn commit(&mut self, delivery: &Delivery) -> Result<()> {
@@ -253,6 +267,14 @@ fn raw(record: &Record) -> String {
 pub(crate) fn decode(record: &Record) -> std::result::Result<Event, String> {
     if let Some((key, _)) = record.headers.iter().find(|(_, value)| value.is_none()) {
         return Err(format!("header `{key}` has no value"));
+    }
+    // The SDK's structured mode unwraps the payload: a structured record without one is refused here.
+    let structured = record.headers.iter().any(|(key, value)| {
+        key.eq_ignore_ascii_case("content-type")
+            && value.as_deref().is_some_and(|v| v.to_ascii_lowercase().starts_with(b"application/cloudevents"))
+    });
+    if structured && record.payload.is_none() {
+        return Err("a structured-mode record without a payload".to_owned());
     }
     let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
     for (key, value) in &record.headers {

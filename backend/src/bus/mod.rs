@@ -43,6 +43,8 @@ pub struct Position {
 /// consumer dead-letters it and commits past it, since no retry can ever decode it.
 #[derive(Debug)]
 pub struct Delivery {
+    /// Which log it came from (`embedded`, or the Kafka topic): with `position`, names the record.
+    pub origin: String,
     pub position: Position,
     pub event: std::result::Result<Event, String>,
     /// The record as it sat on the bus (the stored JSON, or Kafka headers and payload as JSON), for a dead letter.

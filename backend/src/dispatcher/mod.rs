@@ -163,24 +163,28 @@ impl Dispatcher {
     }
 
     /// Keeps the record as a dead letter: first where the bus keeps them (Kafka's dead-letter topic, with the
-    /// original bytes), then in the table admins list and replay from; each write retried while its target is
-    /// away. Both are safe to repeat should k8x stop in between.
+    /// original bytes), then in the table admins list and replay from, each write retried while its target is
+    /// away. Should k8x stop in between, the record comes again: the table keeps it once, the topic may get a
+    /// second copy (at least once; its `k8x-dead-letter-*` headers name the original record). A topic that keeps
+    /// refusing it (too large, not allowed) is given up after [`MAX_ATTEMPTS`] and the table row says so.
     async fn dead_letter(
         &self,
         delivery: &Delivery,
-        reason: String,
+        mut reason: String,
         attempts: u32,
         shutdown: &CancellationToken,
     ) -> bool {
         let verdict = Verdict { group: GROUP, reason: &reason, attempts };
-        if !self.persist("putting a dead letter on the bus", shutdown, || self.bus.dead_letter(delivery, verdict)).await
-        {
-            return false;
+        let bus = || self.bus.dead_letter(delivery, verdict);
+        match self.persist("putting a dead letter on the bus", shutdown, Some(MAX_ATTEMPTS), bus).await {
+            Persisted::Done => {}
+            Persisted::Stopped => return false,
+            Persisted::GaveUp(err) => reason.push_str(&format!(" (not on the dead-letter topic: {err})")),
         }
         let event = delivery.event.as_ref().ok();
         let letter = NewDeadLetter {
             group: GROUP.to_owned(),
-            position: format!("{}/{}", delivery.position.partition, delivery.position.offset),
+            position: format!("{}/{}/{}", delivery.origin, delivery.position.partition, delivery.position.offset),
             reason: reason.clone(),
             // A decodable event is kept as structured JSON (replayable on either bus); anything else as it came.
             record: event.and_then(|e| serde_json::to_string(e).ok()).unwrap_or_else(|| delivery.raw.clone()),
@@ -188,7 +192,8 @@ impl Dispatcher {
             event_type: event.map(|e| e.ty().to_owned()),
             attempts: attempts.try_into().unwrap_or(i32::MAX),
         };
-        if !self.persist("keeping a dead letter", shutdown, || self.store.add_dead_letter(letter.clone())).await {
+        let table = || self.store.add_dead_letter(letter.clone());
+        if !matches!(self.persist("keeping a dead letter", shutdown, None, table).await, Persisted::Done) {
             return false;
         }
         tracing::warn!(offset = delivery.position.offset, %reason, "gave up on a record; it is a dead letter now");
@@ -196,28 +201,47 @@ impl Dispatcher {
         true
     }
 
-    /// Runs `write` until it succeeds, with backoff, reporting failures as `what` failing: `false` only when k8x
-    /// stops first.
-    async fn persist<F, Fut, E>(&self, what: &str, shutdown: &CancellationToken, write: F) -> bool
+    /// Runs `write` until it succeeds (or `limit` attempts failed), with backoff, reporting failures as `what`
+    /// failing.
+    async fn persist<F, Fut, E>(
+        &self,
+        what: &str,
+        shutdown: &CancellationToken,
+        limit: Option<u32>,
+        write: F,
+    ) -> Persisted
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<(), E>>,
         E: std::fmt::Display,
     {
         let mut backoff = Backoff::default();
+        let mut failures = 0;
         loop {
             match write().await {
-                Ok(()) => return true,
+                Ok(()) => return Persisted::Done,
                 Err(err) => {
+                    failures += 1;
+                    if limit.is_some_and(|limit| failures >= limit) {
+                        tracing::error!(%err, "{what} failed {failures} times; giving up");
+                        return Persisted::GaveUp(err.to_string());
+                    }
                     tracing::error!(%err, "{what} failed; retrying");
                     self.readiness.failing(format!("{what} failed: {err}"));
                     if !pause(shutdown, backoff.next()).await {
-                        return false;
+                        return Persisted::Stopped;
                     }
                 }
             }
         }
     }
+}
+
+/// How [`Dispatcher::persist`] ended.
+enum Persisted {
+    Done,
+    GaveUp(String),
+    Stopped,
 }
 
 /// Sleeps, unless shutdown comes first; `false` means stop.

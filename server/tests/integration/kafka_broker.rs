@@ -93,6 +93,14 @@ async fn on_a_real_broker_the_topic_is_made_and_events_from_any_client_run_once(
     producer.send(message, Duration::from_secs(10)).await.unwrap();
     let run = app.executions_of("foreign-1", 1).await.remove(0);
     assert!(app.log(&run.id).await.contains(&r#"params={"from":"elsewhere"}"#.to_owned()));
+
+    // A second k8x on a SQLite file of its own would share the group without sharing the deduplication.
+    let dir = tempfile::TempDir::new().unwrap();
+    let mut other = config(Setup { kafka_brokers: Some(broker.bootstrap()), ..Setup::default() }, dir.path());
+    other.kafka_topic = "k8x.real".into();
+    let refused = server::Application::build(other, tokio_util::sync::CancellationToken::new()).await;
+    let err = format!("{:#}", refused.err().expect("refused"));
+    assert!(err.contains("must share one database"), "{err}");
 }
 
 #[tokio::test]

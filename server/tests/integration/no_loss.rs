@@ -201,9 +201,21 @@ async fn no_event_is_lost_or_run_twice_while_k8x_and_the_broker_are_restarted_on
 /// one is SIGKILLed mid-stream and every accepted event still runs exactly once.
 #[tokio::test]
 async fn two_processes_in_one_group_split_the_work_and_survive_one_being_killed() {
+    let broker = Broker::start().await;
+    two_processes(Some(&broker)).await;
+}
+
+/// Two k8x processes on one PostgreSQL with the embedded bus: one holds the dispatcher group at a time; the
+/// holder is SIGKILLed mid-stream, the other takes the group over when its lease runs out, and every accepted
+/// event still runs exactly once.
+#[tokio::test]
+async fn two_processes_on_the_embedded_bus_take_over_from_one_killed() {
+    two_processes(None).await;
+}
+
+async fn two_processes(kafka: Option<&Broker>) {
     use futures::StreamExt;
     use rdkafka::{consumer::Consumer, ClientConfig};
-    let broker = Broker::start().await;
     let db = crate::postgres::TestDatabase::create().await;
     let dir = tempfile::TempDir::new().unwrap();
     helpers::service(
@@ -219,22 +231,28 @@ async fn two_processes_in_one_group_split_the_work_and_survive_one_being_killed(
             let own = dir.path().join(format!("p{n}"));
             std::fs::create_dir_all(&own).unwrap();
             let _ = std::os::unix::fs::symlink(dir.path().join("project"), own.join("project"));
-            K8x { port, dir: own, kafka: Some(broker.bootstrap()), database: Some(db.url.clone()), child: None }
+            K8x { port, dir: own, kafka: kafka.map(Broker::bootstrap), database: Some(db.url.clone()), child: None }
         })
         .collect();
     for process in &mut processes {
         process.start();
     }
     let client = helpers::client_builder().timeout(Duration::from_secs(20)).build().unwrap();
-    // Both join the group.
-    let inspector: rdkafka::consumer::BaseConsumer =
-        ClientConfig::new().set("bootstrap.servers", broker.bootstrap()).create().unwrap();
-    helpers::wait_until(|| async {
-        let groups = inspector.fetch_group_list(Some(backend::dispatcher::GROUP), Duration::from_secs(5)).ok()?;
-        let members = groups.groups().first().map(|g| g.members().len()).unwrap_or(0);
-        (members == 2).then_some(())
-    })
-    .await;
+    // Both are up (and, on Kafka, both joined the group).
+    for process in &processes {
+        let health = format!("http://127.0.0.1:{}/health", process.port);
+        helpers::wait_until(|| async { client.get(&health).send().await.ok().filter(|r| r.status() == 200) }).await;
+    }
+    if let Some(broker) = kafka {
+        let inspector: rdkafka::consumer::BaseConsumer =
+            ClientConfig::new().set("bootstrap.servers", broker.bootstrap()).create().unwrap();
+        helpers::wait_until(|| async {
+            let groups = inspector.fetch_group_list(Some(backend::dispatcher::GROUP), Duration::from_secs(5)).ok()?;
+            let members = groups.groups().first().map(|g| g.members().len()).unwrap_or(0);
+            (members == 2).then_some(())
+        })
+        .await;
+    }
     let ports: Vec<u16> = processes.iter().map(|p| p.port).collect();
     let posted = futures::stream::iter(0..1000usize)
         .map(|n| {
@@ -245,9 +263,11 @@ async fn two_processes_in_one_group_split_the_work_and_survive_one_being_killed(
         })
         .buffer_unordered(16)
         .collect::<Vec<u64>>();
+    // Kill one mid-stream: on the embedded bus, the one holding the group.
+    let holder = if kafka.is_some() { 0 } else { group_holder(&db.url, &processes).await };
     let killer = async {
         tokio::time::sleep(Duration::from_millis(700)).await;
-        processes[0].kill();
+        processes[holder].kill();
     };
     let ((), _) = tokio::join!(killer, posted);
     let count = |sql: String| {
@@ -266,8 +286,24 @@ async fn two_processes_in_one_group_split_the_work_and_survive_one_being_killed(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(runs, 1000, "every accepted event ran, the survivor taking over the killed one's partitions");
+    assert_eq!(runs, 1000, "every accepted event ran, the survivor taking over the killed one's work");
     drop(processes);
     assert_ran_at_most_once(dir.path());
     db.drop().await;
+}
+
+/// Which of `processes` holds the embedded bus's dispatcher group (the one whose name is its data directory's
+/// `instance`), once one does.
+async fn group_holder(url: &str, processes: &[K8x]) -> usize {
+    let db = Database::connect(url.to_owned()).await.unwrap();
+    let sql = format!("SELECT owner FROM bus_offsets WHERE group_id = '{}'", backend::dispatcher::GROUP);
+    helpers::wait_until(|| async {
+        let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql.clone())).await.ok()??;
+        let owner: Option<String> = row.try_get("", "owner").ok()?;
+        let owner = owner?;
+        processes
+            .iter()
+            .position(|p| std::fs::read_to_string(p.dir.join("data/instance")).is_ok_and(|id| id.trim() == owner))
+    })
+    .await
 }

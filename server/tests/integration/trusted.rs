@@ -258,3 +258,21 @@ async fn caps_hold_under_a_burst_of_a_thousand_events_and_queued_executions_surv
     let _ = std::fs::remove_dir_all(&running);
     let _ = std::fs::remove_dir_all(&over);
 }
+
+#[tokio::test]
+async fn a_process_starting_on_a_shared_database_leaves_a_live_process_executions_alone() {
+    let db = crate::postgres::TestDatabase::create().await;
+    // Processes sharing a database share the key that seals its secrets.
+    let key = backend::store::SecretCipher::generate_key();
+    let setup = || Setup { db: helpers::Db::Url(db.url.clone()), secret_key: Some(key.clone()), ..Setup::default() };
+    let first = helpers::spawn(setup(), tempfile::TempDir::new().unwrap()).await;
+    first.post_event("shared-1", "t.slow", json!({})).await;
+    let id = first.running("shared-1").await;
+    // A second k8x on the same database starts while the first one's execution runs.
+    let second = helpers::spawn(setup(), tempfile::TempDir::new().unwrap()).await;
+    let row = first.finished(&id).await;
+    assert_eq!(row.status, "succeeded", "the live process's execution ran to its end: {row:?}");
+    drop(second);
+    drop(first);
+    db.drop().await;
+}
