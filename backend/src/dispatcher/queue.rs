@@ -8,7 +8,11 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    executor::{stored::stored_launch, Executor},
+    catalog::ServiceSpec,
+    executor::{
+        stored::{stored_launch, NotLaunchable},
+        Executor,
+    },
     store::{Ending, Store},
 };
 
@@ -30,6 +34,12 @@ pub async fn run(store: Store, executor: Arc<dyn Executor>, shutdown: Cancellati
                 Ok(n) => tracing::warn!(executions = n, "ended executions whose k8x process is gone as interrupted"),
                 Err(err) => tracing::warn!(%err, "could not look for executions whose process is gone"),
             }
+            // A cancel of a queued execution whose ending could not be recorded at once.
+            for id in store.cancelled_waiting().await.unwrap_or_default() {
+                if let Err(err) = store.finish_execution(&id, &Ending::cancelled()).await {
+                    tracing::warn!(%err, execution = %id, "could not end a cancelled execution");
+                }
+            }
         }
         if let Err(err) = pass(&store, executor.as_ref(), &shutdown).await {
             tracing::warn!(%err, "launching queued executions failed; trying again");
@@ -47,22 +57,22 @@ async fn pass(store: &Store, executor: &dyn Executor, shutdown: &CancellationTok
     if !executor.has_room() {
         return Ok(());
     }
-    let waiting = store.launchable(BATCH).await.map_err(|e| e.to_string())?;
-    if waiting.is_empty() {
-        return Ok(());
-    }
+    // Services at their cap are left out, so what waits behind them is not held up.
     let mut active: HashMap<String, i64> = store.active_by_service().await.map_err(|e| e.to_string())?;
+    let full: Vec<String> = capped(store, &active).await?;
+    let waiting = store.launchable(BATCH, &full).await.map_err(|e| e.to_string())?;
     for row in waiting {
         if shutdown.is_cancelled() || !executor.has_room() {
             break;
         }
         let launch = match stored_launch(store, &row).await {
             Ok(launch) => launch,
-            Err(why) => {
+            Err(NotLaunchable::Gone(why)) => {
                 let ending = Ending::failed(None, format!("cannot be launched: {why}"));
                 store.finish_execution(&row.id, &ending).await.map_err(|e| e.to_string())?;
                 continue;
             }
+            Err(NotLaunchable::Store(err)) => return Err(err.to_string()),
         };
         let busy = active.entry(row.service.clone()).or_default();
         if launch.service.max_concurrency.is_some_and(|max| *busy >= i64::from(max)) {
@@ -72,4 +82,17 @@ async fn pass(store: &Store, executor: &dyn Executor, shutdown: &CancellationTok
         executor.launch(launch).await.map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// The services with active executions that are at their `max_concurrency`.
+async fn capped(store: &Store, active: &HashMap<String, i64>) -> Result<Vec<String>, String> {
+    let mut full = Vec::new();
+    for (service, busy) in active {
+        let row = store.service(service).await.map_err(|e| e.to_string())?;
+        let max = row.and_then(|row| ServiceSpec::from_row(&row).ok()).and_then(|spec| spec.max_concurrency);
+        if max.is_some_and(|max| *busy >= i64::from(max)) {
+            full.push(service.clone());
+        }
+    }
+    Ok(full)
 }

@@ -64,8 +64,9 @@ pub struct LocalExecutor {
     heartbeat: Arc<std::sync::Once>,
     /// The supervising tasks, so that shutdown can wait for them to record their ending.
     tasks: TaskTracker,
-    /// A token per running execution: cancelling it kills the execution's processes.
-    running: Arc<Mutex<HashMap<String, CancellationToken>>>,
+    /// A token per running execution (cancelling it kills the execution's processes), and whether its claim
+    /// went through (only then is it this process's, with a lease to renew).
+    running: Arc<Mutex<HashMap<String, (CancellationToken, bool)>>>,
     /// What the processes may not touch.
     isolation: isolation::Isolation,
 }
@@ -122,9 +123,26 @@ impl LocalExecutor {
                 _ = tokio::time::sleep(RENEW_EVERY) => {}
                 _ = self.tasks.wait() => if self.tasks.is_closed() { return },
             }
-            let ids: Vec<String> = self.running.lock().expect("not poisoned").keys().cloned().collect();
-            if let Err(err) = self.store.renew_leases(&self.owner, &ids, lease).await {
-                tracing::warn!(%err, "could not renew the leases of the executions running here");
+            let ids: Vec<String> = {
+                let running = self.running.lock().expect("not poisoned");
+                running.iter().filter(|(_, (_, claimed))| *claimed).map(|(id, _)| id.clone()).collect()
+            };
+            let held = match self.store.renew_leases(&self.owner, &ids, lease).await {
+                Ok(held) => held,
+                Err(err) => {
+                    tracing::warn!(%err, "could not renew the leases of the executions running here");
+                    continue;
+                }
+            };
+            // One whose lease another process took (this one was too slow to renew: it counts as gone) must not go
+            // on beside its retry; one somebody cancelled through another process stops here.
+            let cancelled = self.store.cancel_requested_among(&ids).await.unwrap_or_default();
+            let running = self.running.lock().expect("not poisoned");
+            for id in ids.iter().filter(|id| !held.contains(id) || cancelled.contains(id)) {
+                if let Some((token, _)) = running.get(id) {
+                    tracing::warn!(execution = %id, "stopping an execution cancelled or taken over elsewhere");
+                    token.cancel();
+                }
             }
         }
     }
@@ -155,7 +173,7 @@ impl Executor for LocalExecutor {
             if running.len() >= self.max_running || running.contains_key(&launch.execution_id) {
                 return Ok(());
             }
-            running.insert(launch.execution_id.clone(), cancel.clone());
+            running.insert(launch.execution_id.clone(), (cancel.clone(), false));
         }
         // The heartbeat renews the leases of what runs here, from the first launch on.
         self.heartbeat.call_once(|| drop(tokio::spawn(self.clone().heartbeat())));
@@ -170,6 +188,9 @@ impl Executor for LocalExecutor {
             }
             claimed?;
             return Ok(());
+        }
+        if let Some(slot) = self.running.lock().expect("not poisoned").get_mut(&launch.execution_id) {
+            slot.1 = true;
         }
         let recorder = Recorder::start(self.store.clone(), launch.clone());
         let work = self.work_dir.join(&launch.execution_id);
@@ -198,7 +219,7 @@ impl Executor for LocalExecutor {
     }
 
     async fn cancel(&self, execution_id: &str) -> Result<(), ExecutorError> {
-        let token = self.running.lock().expect("not poisoned").get(execution_id).cloned();
+        let token = self.running.lock().expect("not poisoned").get(execution_id).map(|(token, _)| token.clone());
         match token {
             Some(token) => token.cancel(),
             // Not started yet: it ends here (announced as usual), and a launch that comes later finds it

@@ -101,7 +101,7 @@ impl Recorder {
         let id = &self.launch.execution_id;
         // An ending must not be lost to a busy or briefly unreachable database: it is tried again for a while.
         let retries = ExponentialBuilder::default().with_min_delay(Duration::from_millis(50)).with_max_times(10);
-        let settled = (|| self.store.finish_execution(id, &ending))
+        let settled = (|| self.store.finish_attempt(id, self.launch.attempt, &ending))
             .retry(retries)
             .notify(|err, _| tracing::warn!(execution = %id, %err, "recording an ending failed; retrying"))
             .await?;

@@ -35,12 +35,33 @@ pub enum Settled {
     Already,
 }
 
+/// Which ending a report may record: a late report about an attempt that is over (or an execution another
+/// process took over) must change nothing.
+#[derive(Clone, Copy, Debug)]
+enum Guard<'a> {
+    /// Whatever attempt is current (a cancel of a queued execution).
+    Any,
+    /// Only this attempt.
+    Attempt(i32),
+    /// Only a running execution whose process is gone (lease ran out, or `own`'s earlier life).
+    Abandoned(Option<&'a str>),
+}
+
 impl Store {
     /// Records how the current attempt of an unfinished execution ended: retried when its policy allows
     /// another attempt (failed or interrupted, not cancelled), else ended and announced (the outbox).
     pub async fn finish_execution(&self, id: &str, ending: &Ending) -> Result<Settled> {
+        self.finish(id, Guard::Any, ending).await
+    }
+
+    /// Records how attempt `attempt` ended — nothing if the execution has moved past it.
+    pub async fn finish_attempt(&self, id: &str, attempt: i32, ending: &Ending) -> Result<Settled> {
+        self.finish(id, Guard::Attempt(attempt), ending).await
+    }
+
+    async fn finish(&self, id: &str, guard: Guard<'_>, ending: &Ending) -> Result<Settled> {
         let txn = self.db.begin().await?;
-        let settled = settle(&txn, id, ending).await?;
+        let settled = settle(&txn, id, guard, ending).await?;
         txn.commit().await?;
         match settled {
             Settled::Ended => self.signals.outbox.notify_one(),
@@ -71,7 +92,8 @@ impl Store {
             .await?;
         let mut interrupted = 0;
         for id in ids {
-            if self.finish_execution(&id, &Ending::interrupted(why)).await? != Settled::Already {
+            // Checked again with the row held: a lease renewed since the look above keeps it alive.
+            if self.finish(&id, Guard::Abandoned(own), &Ending::interrupted(why)).await? != Settled::Already {
                 interrupted += 1;
             }
         }
@@ -89,7 +111,7 @@ impl Store {
     }
 }
 
-async fn settle(txn: &DatabaseTransaction, id: &str, ending: &Ending) -> Result<Settled> {
+async fn settle(txn: &DatabaseTransaction, id: &str, guard: Guard<'_>, ending: &Ending) -> Result<Settled> {
     use execution::Column as C;
     // Writing first takes the row (PostgreSQL) or the database (SQLite) for this transaction before anything is
     // read: two endings of one execution (a cancel and an exit) take turns, and SQLite never has to upgrade a
@@ -102,6 +124,18 @@ async fn settle(txn: &DatabaseTransaction, id: &str, ending: &Ending) -> Result<
         return Ok(Settled::Already);
     }
     let now = Utc::now();
+    let applies = match guard {
+        Guard::Any => true,
+        Guard::Attempt(attempt) => row.attempt == attempt,
+        Guard::Abandoned(own) => {
+            row.status == ExecutionStatus::Running.as_str()
+                && (row.lease_until.is_none_or(|until| until < now)
+                    || own.is_some_and(|own| row.owner.as_deref() == Some(own)))
+        }
+    };
+    if !applies {
+        return Ok(Settled::Already);
+    }
     let unfinished = [ExecutionStatus::Queued.as_str(), ExecutionStatus::Running.as_str()];
     if ending.may_retry() && row.attempt < row.max_attempts && !row.cancel_requested {
         let attempt = execution_attempt::ActiveModel {

@@ -41,6 +41,12 @@ impl<'a> Cap<'a> {
     }
 }
 
+/// A queued execution whose retry delay (if any) has passed.
+fn due() -> sea_orm::Condition {
+    use execution::Column as C;
+    sea_orm::Condition::any().add(C::NotBefore.is_null()).add(C::NotBefore.lte(Utc::now()))
+}
+
 /// Which executions a listing wants.
 #[derive(Clone, Debug, Default)]
 pub struct ExecutionFilter {
@@ -105,7 +111,8 @@ impl Store {
             .col_expr(C::LeaseUntil, Expr::value(now + lease))
             .filter(C::Id.eq(id))
             .filter(C::Status.eq(ExecutionStatus::Queued.as_str()))
-            .filter(C::CancelRequested.eq(false));
+            .filter(C::CancelRequested.eq(false))
+            .filter(due());
         self.claim_under(update, cap).await
     }
 
@@ -129,7 +136,8 @@ impl Store {
             .filter(C::Id.eq(id))
             .filter(C::Status.eq(ExecutionStatus::Queued.as_str()))
             .filter(C::JobName.is_null())
-            .filter(C::CancelRequested.eq(false));
+            .filter(C::CancelRequested.eq(false))
+            .filter(due());
         self.claim_under(update, cap).await
     }
 
@@ -179,19 +187,51 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
-    /// Queued executions nobody has claimed whose time has come (no retry delay ahead), oldest first.
-    pub async fn launchable(&self, limit: u64) -> Result<Vec<execution::Model>> {
+    /// Queued executions nobody has claimed whose time has come (no retry delay ahead), oldest first, leaving
+    /// out the services in `full` (at their cap: what waits behind them is not held up).
+    pub async fn launchable(&self, limit: u64, full: &[String]) -> Result<Vec<execution::Model>> {
         use execution::Column as C;
-        use sea_orm::Condition;
-        Ok(execution::Entity::find()
+        let mut query = execution::Entity::find()
             .filter(C::Status.eq(ExecutionStatus::Queued.as_str()))
             .filter(C::JobName.is_null())
             .filter(C::CancelRequested.eq(false))
-            .filter(Condition::any().add(C::NotBefore.is_null()).add(C::NotBefore.lte(Utc::now())))
-            .order_by_asc(C::CreatedAt)
-            .limit(limit)
+            .filter(due());
+        if !full.is_empty() {
+            query = query.filter(C::Service.is_not_in(full.iter().map(String::as_str)));
+        }
+        Ok(query.order_by_asc(C::CreatedAt).limit(limit).all(&self.db).await?)
+    }
+
+    /// Queued executions somebody cancelled that nobody claimed (their cancel could not be recorded at once).
+    pub async fn cancelled_waiting(&self) -> Result<Vec<String>> {
+        use execution::Column as C;
+        Ok(execution::Entity::find()
+            .select_only()
+            .column(C::Id)
+            .filter(C::Status.eq(ExecutionStatus::Queued.as_str()))
+            .filter(C::JobName.is_null())
+            .filter(C::CancelRequested.eq(true))
+            .into_tuple()
             .all(&self.db)
             .await?)
+    }
+
+    /// Which of `ids` somebody asked to cancel.
+    pub async fn cancel_requested_among(&self, ids: &[String]) -> Result<Vec<String>> {
+        use execution::Column as C;
+        let mut asked = Vec::new();
+        for chunk in ids.chunks(500) {
+            let rows: Vec<String> = execution::Entity::find()
+                .select_only()
+                .column(C::Id)
+                .filter(C::Id.is_in(chunk.iter().map(String::as_str)))
+                .filter(C::CancelRequested.eq(true))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            asked.extend(rows);
+        }
+        Ok(asked)
     }
 
     /// How many executions the chain `chain` has caused so far.

@@ -45,13 +45,16 @@ async fn running_slow(app: &crate::helpers::TestApp, id: &str) -> String {
 async fn a_stop_lets_running_executions_finish_within_the_grace_period() {
     let app = with_grace(30, None).await;
     let id = running_slow(&app, "graceful").await;
+    let url = app.state.config.database_url();
     let dir = app.stop().await;
-    // The stop waited: the execution ended on its own, announced (its completion event was relayed).
+    // The stop waited: the execution ended on its own, and its announcement went out before k8x stopped.
+    let store = backend::store::Store::connect(&url).await.unwrap();
+    assert_eq!(store.outbox_len().await.unwrap(), 0, "the announcement went out before the stop");
+    drop(store);
     let app = spawn_app_with(Db::Sqlite, dir).await;
     let row = app.state.store.execution(&id).await.unwrap().unwrap();
     assert_eq!(row.status, "succeeded", "{row:?}");
     assert!(app.log(&id).await.contains(&"DONE!".to_owned()));
-    assert_eq!(app.state.store.outbox_len().await.unwrap(), 0, "the announcement went out before the stop");
 }
 
 #[tokio::test]

@@ -91,7 +91,17 @@ async fn an_ending_recorded_just_before_a_crash_is_announced_once_after_the_rest
     let app = k8x_with(dir, |_| {}).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     app.dispatched_all().await;
-    assert_eq!(runs_of(&app, "after_build").await.len(), 1, "announced exactly once");
+    assert_eq!(runs_of(&app, "after_build").await.len(), 1, "followed exactly once");
+    // And on the bus itself the announcement is there once: relayed once, not again after the second start.
+    use backend::store::entities::bus_record;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let announced = bus_record::Entity::find()
+        .filter(bus_record::Column::Event.contains("k8x.execution.failed"))
+        .filter(bus_record::Column::Event.contains(&id))
+        .count(app.state.store.db())
+        .await
+        .unwrap();
+    assert_eq!(announced, 1, "announced exactly once");
 }
 
 #[tokio::test]

@@ -191,3 +191,13 @@ async fn cancel_kills_the_processes_and_the_execution_ends_cancelled() {
     assert_eq!(row.status, "cancelled");
     assert_eq!(row.exit_code, None);
 }
+
+#[tokio::test]
+async fn a_background_process_that_keeps_the_output_open_does_not_hold_the_execution() {
+    let started = std::time::Instant::now();
+    // The grandchild leaves the process group (setsid), so killing the group misses it, and keeps stdout open.
+    let (row, lines) = run("setsid sleep 30 & echo left-behind", None).await;
+    assert_eq!(row.status, "succeeded", "{lines:?}");
+    assert!(lines.contains(&"stdout:left-behind".to_owned()), "{lines:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "it ended after {:?}", started.elapsed());
+}

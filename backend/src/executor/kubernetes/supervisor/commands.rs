@@ -24,9 +24,20 @@ impl Supervisor {
             Command::Track(launch) => {
                 let launch = *launch;
                 let id = launch.execution_id.clone();
-                // Already followed, or already ended (a cancel that came before its launch).
-                if self.tracked.contains_key(&id) || self.settled.contains(&id) {
+                if self.tracked.contains_key(&id) {
                     return;
+                }
+                // Settled here before: a cancel that came before this launch (then it has ended), or an earlier
+                // attempt (a retry is a new claim, and the execution is unfinished).
+                if self.settled.contains(&id) {
+                    match self.ctx.store.execution(&id).await {
+                        Ok(Some(row))
+                            if !ExecutionStatus::parse(&row.status).is_finished() && row.attempt == launch.attempt =>
+                        {
+                            self.settled.remove(&id);
+                        }
+                        _ => return,
+                    }
                 }
                 let tracked = self.track(launch.clone());
                 self.tracked.insert(id.clone(), tracked);
@@ -171,8 +182,11 @@ impl Supervisor {
             }
             return;
         }
-        // Ending here already (its last log lines are being stored): the cancel comes too late.
-        if self.settled.contains(id) {
+        // Ending here already (its last log lines are being stored): the cancel comes too late — unless it has
+        // been queued again for a retry since, which the read below finds.
+        let retrying = self.settled.contains(id)
+            && matches!(self.ctx.store.execution(id).await, Ok(Some(row)) if row.status == ExecutionStatus::Queued.as_str() && row.job_name.is_none());
+        if self.settled.contains(id) && !retrying {
             return;
         }
         // Not followed here: delete its Job if it was created (whoever follows it sees the cancel recorded),

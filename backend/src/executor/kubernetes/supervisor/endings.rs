@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
+use kube::ResourceExt;
 use model::views::ExecutionStatus;
 use tokio::{task::JoinHandle, time::Instant};
 
@@ -11,7 +12,7 @@ use super::{pods_of, Supervisor, LOG_DRAIN, LOG_DRAIN_STOPPED};
 use crate::{
     executor::{
         kubernetes::observe::{observe, Phase},
-        stored::stored_launch,
+        stored::{stored_launch, NotLaunchable},
     },
     store::Ending,
 };
@@ -112,7 +113,12 @@ impl Supervisor {
     /// down. `last` is the Job as last seen: if it had ended, that is the ending.
     pub(super) async fn job_gone(&mut self, id: &str, last: Option<&Job>) {
         let Some(tracked) = self.tracked.get(id) else { return };
-        let ended = last.map(|job| observe(job, &pods_of(&self.pods, id))).and_then(|seen| match seen.phase {
+        // An earlier attempt's Job going (its TTL) says nothing about the attempt followed now.
+        if last.is_some_and(|job| job.name_any() != tracked.job_name) {
+            return;
+        }
+        let pods = |job| observe(job, &pods_of(&self.pods, id, &tracked.job_name));
+        let ended = last.map(pods).and_then(|seen| match seen.phase {
             Phase::Ended(ending) => Some(ending),
             _ => None,
         });
@@ -181,7 +187,13 @@ impl Supervisor {
                 self.tracked.insert(id.to_owned(), tracked);
                 true
             }
-            Err(why) => {
+            Err(NotLaunchable::Store(err)) => {
+                // The database is away: look again later rather than fail what may run fine.
+                tracing::warn!(execution = %id, %err, "could not read an execution to adopt; trying again later");
+                self.foreign.insert(id.to_owned(), Instant::now() + FOREIGN_RETRY);
+                false
+            }
+            Err(NotLaunchable::Gone(why)) => {
                 tracing::error!(execution = %id, %why, "cannot adopt an execution");
                 let ending =
                     Ending::failed(None, format!("k8x restarted and could not take the execution over: {why}"));

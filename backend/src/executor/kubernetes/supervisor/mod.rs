@@ -317,7 +317,7 @@ impl Supervisor {
         }
         let Some(tracked) = self.tracked.get_mut(id) else { return };
         let Some(job) = self.jobs.get(&tracked.job_name) else { return };
-        let pods = pods_of(&self.pods, id);
+        let pods = pods_of(&self.pods, id, &tracked.job_name);
         for pod in &pods {
             let name = pod.name_any();
             if !tracked.pods.contains(&name) {
@@ -357,7 +357,7 @@ impl Supervisor {
             // The pods of an ended Job must be known, and seen ended, before their logs are read to the end:
             // the pod watch may lag behind the Job watch.
             let ended_at = *tracked.ended_at.get_or_insert_with(Instant::now);
-            let phases: Vec<&str> = pods_of(&self.pods, id)
+            let phases: Vec<&str> = pods_of(&self.pods, id, &tracked.job_name)
                 .iter()
                 .map(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending"))
                 .collect();
@@ -414,9 +414,16 @@ fn follow_started_containers(ctx: &Arc<Context>, id: &str, tracked: &mut Tracked
 }
 
 /// The pods of an execution, oldest first.
-fn pods_of<'a>(pods: &'a HashMap<String, Pod>, id: &str) -> Vec<&'a Pod> {
+/// The pods of execution `id`'s Job `job_name` (a retried execution's earlier Jobs have pods of their own).
+fn pods_of<'a>(pods: &'a HashMap<String, Pod>, id: &str, job_name: &str) -> Vec<&'a Pod> {
     let label = label_value(id);
-    let mut pods: Vec<&Pod> = pods.values().filter(|p| p.labels().get(EXECUTION_LABEL) == Some(&label)).collect();
+    let of_job = |p: &Pod| {
+        let labels = p.labels();
+        let named = labels.get("batch.kubernetes.io/job-name").or_else(|| labels.get("job-name"));
+        named.is_none_or(|name| name == job_name)
+    };
+    let mut pods: Vec<&Pod> =
+        pods.values().filter(|p| p.labels().get(EXECUTION_LABEL) == Some(&label) && of_job(p)).collect();
     pods.sort_by_key(|p| p.metadata.creation_timestamp.as_ref().map(|t| t.0));
     pods
 }
