@@ -476,3 +476,29 @@ async fn init_containers_log_first_and_every_retried_pod_is_kept_and_labelled() 
         assert!(prepared.is_some() && prepared < worked, "each attempt: the init container's log first: {log:?}");
     }
 }
+
+#[tokio::test]
+async fn a_failed_execution_is_retried_as_a_job_of_its_own() {
+    let cluster = cluster().await;
+    let dir = TempDir::new().unwrap();
+    let project = dir.path().join("project");
+    crate::helpers::service(
+        &project,
+        "flaky",
+        r#"{"name": "flaky", "type": "k8x_job", "trigger_events": ["t.flaky"], "retries": {"count": 2, "backoff_seconds": 1}}"#,
+        "echo attempt=$K8X_ATTEMPT; [ $K8X_ATTEMPT -ge 2 ] || exit 4",
+        &[],
+    );
+    let setup = Setup { kube: Some(cluster.kube.clone()), project_dir: Some(project), ..Setup::default() };
+    let app = spawn(setup, dir).await;
+    app.post_event("k-flaky", "t.flaky", json!({})).await;
+    let run = app.executions_of("k-flaky", 1).await.remove(0);
+    assert_eq!((run.status.as_str(), run.attempt), ("succeeded", 2), "{:?}", run.error);
+    let first = run.job_name.as_deref().unwrap().trim_end_matches("-2").to_owned();
+    assert_eq!(run.job_name.as_deref(), Some(format!("{first}-2").as_str()), "the retry is a Job of its own");
+    assert_eq!((creations_of(&cluster, &first), creations_of(&cluster, &format!("{first}-2"))), (1, 1));
+    let attempts = app.state.store.attempts(&run.id).await.unwrap();
+    assert_eq!(attempts.iter().map(|a| (a.attempt, a.exit_code)).collect::<Vec<_>>(), [(1, Some(4))]);
+    let log = app.log(&run.id).await;
+    assert!(log.contains(&"attempt=1".to_owned()) && log.contains(&"attempt=2".to_owned()), "{log:?}");
+}
