@@ -17,7 +17,8 @@
 //!   turns manual runs into events.
 //! - [`executor`]: what a container sees ([`executor::environment`]), the local and Kubernetes executors, the
 //!   recorder.
-//! - [`catalog`]: service directories read, checked and stored.
+//! - [`service`]: a runnable service as every layer uses it ([`service::ServiceSpec`]).
+//! - [`catalog`]: service directories read, checked and stored; stored services read back.
 //! - [`access`]: roles, token scopes and the permission each route asks for.
 //! - [`auth`]: users, passwords, sessions, API tokens, webhook signatures, the first admin.
 //! - [`store`]: sea-orm entities and queries; service secrets sealed at rest ([`store::cipher`]).
@@ -48,6 +49,7 @@ pub mod outcome;
 pub mod private_file;
 pub mod relay;
 pub mod secrets;
+pub mod service;
 pub mod state;
 pub mod store;
 pub mod views;

@@ -124,7 +124,8 @@ impl Application {
             ExecutorKind::Kubernetes => {
                 let client = KubernetesExecutor::client(&config.kube).await?;
                 let settings = Settings::from(&config.kube);
-                let executor = KubernetesExecutor::start(client, settings, store.clone(), shutdown.clone());
+                let relaunch = Arc::new(backend::dispatcher::StoredLaunches { store: store.clone() });
+                let executor = KubernetesExecutor::start(client, settings, store.clone(), relaunch, shutdown.clone());
                 Runner::Kubernetes(executor.await?)
             }
         };

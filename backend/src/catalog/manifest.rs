@@ -1,15 +1,10 @@
 //! `manifest.json` and the validated names it introduces.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+pub use crate::service::{is_env_name, Retries, Trigger, MAX_BACKOFF_SECONDS, MAX_RETRIES};
 
 use super::CatalogError;
-
-/// Whether `name` can be an environment variable: a C identifier. Secret and config names become variables.
-pub fn is_env_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
 
 /// A service name: spaces become underscores; then letters, digits, `_`, `-` and `.` only, at most 63.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -54,85 +49,6 @@ impl EventType {
         &self.0
     }
 }
-
-/// What a service subscribes to: an event type, and optionally only events of one `subject` — for a
-/// completion event (`k8x.execution.succeeded`), the service whose outcome it is. Written as a string (the type)
-/// or as `{"type": "…", "subject": "…"}`; stored the same way.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Trigger {
-    Type(String),
-    Filtered {
-        #[serde(rename = "type")]
-        ty: String,
-        subject: String,
-    },
-}
-
-impl Trigger {
-    /// The event type.
-    pub fn ty(&self) -> &str {
-        match self {
-            Self::Type(ty) | Self::Filtered { ty, .. } => ty,
-        }
-    }
-
-    /// The subject it is narrowed to, if any.
-    pub fn subject(&self) -> Option<&str> {
-        match self {
-            Self::Type(_) => None,
-            Self::Filtered { subject, .. } => Some(subject),
-        }
-    }
-
-    /// Whether an event of type `ty` and subject `subject` matches.
-    pub fn matches(&self, ty: &str, subject: Option<&str>) -> bool {
-        self.ty() == ty && self.subject().is_none_or(|wanted| subject == Some(wanted))
-    }
-
-    /// For people: `type`, or `type (subject)`.
-    pub fn label(&self) -> String {
-        match self.subject() {
-            None => self.ty().to_owned(),
-            Some(subject) => format!("{} ({subject})", self.ty()),
-        }
-    }
-
-    fn check(self) -> Result<Self, String> {
-        EventType::parse(self.ty())?;
-        if let Some(subject) = self.subject() {
-            if subject.is_empty() || subject.chars().any(char::is_control) {
-                return Err(format!("the subject of `{}` is empty or has control characters", self.ty()));
-            }
-        }
-        Ok(self)
-    }
-}
-
-/// How often a failed (or interrupted) execution is tried again, and how long the first retry waits; each
-/// further retry waits twice as long, with jitter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Retries {
-    pub count: u32,
-    #[serde(default = "default_backoff")]
-    pub backoff_seconds: u32,
-}
-
-fn default_backoff() -> u32 {
-    10
-}
-
-impl Default for Retries {
-    fn default() -> Self {
-        Self { count: 0, backoff_seconds: default_backoff() }
-    }
-}
-
-/// The most retries a service may ask for.
-pub const MAX_RETRIES: u32 = 20;
-/// The longest first backoff a service may ask for (an hour).
-pub const MAX_BACKOFF_SECONDS: u32 = 3600;
 
 /// A checked `manifest.json`.
 #[derive(Clone, Debug, PartialEq)]
@@ -198,7 +114,7 @@ impl Manifest {
         let trigger_events = raw
             .trigger_events
             .into_iter()
-            .map(Trigger::check)
+            .map(check_trigger)
             .collect::<Result<_, _>>()
             .map_err(|m| CatalogError::new(file, m).field("trigger_events"))?;
         if raw.retries.count > MAX_RETRIES || raw.retries.backoff_seconds > MAX_BACKOFF_SECONDS {
@@ -224,6 +140,17 @@ impl Manifest {
             max_concurrency: raw.max_concurrency,
         })
     }
+}
+
+/// The trigger, if its type and subject are well formed.
+fn check_trigger(trigger: Trigger) -> Result<Trigger, String> {
+    EventType::parse(trigger.ty())?;
+    if let Some(subject) = trigger.subject() {
+        if subject.is_empty() || subject.chars().any(char::is_control) {
+            return Err(format!("the subject of `{}` is empty or has control characters", trigger.ty()));
+        }
+    }
+    Ok(trigger)
 }
 
 /// serde_json names a missing field as "missing field `x`".

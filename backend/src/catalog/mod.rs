@@ -11,9 +11,10 @@ mod spec;
 
 use std::fmt;
 
+pub use crate::service::ServiceSpec;
 pub use load::{load_project, LoadReport};
 pub use manifest::{is_env_name, EventType, Manifest, Retries, ServiceName, Trigger};
-pub use spec::ServiceSpec;
+pub use spec::read_service;
 
 /// A problem in a service's files.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

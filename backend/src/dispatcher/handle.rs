@@ -134,7 +134,7 @@ impl Dispatcher {
         };
         let mut targets = Vec::new();
         for row in rows {
-            match ServiceSpec::from_row(&row) {
+            match crate::catalog::read_service(&row) {
                 Ok(spec) => targets.push(spec),
                 Err(err) => tracing::error!(service = %row.name, %err, "stored service is broken; not run"),
             }

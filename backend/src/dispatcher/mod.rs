@@ -14,6 +14,7 @@ mod handle;
 mod manual;
 pub mod queue;
 mod readiness;
+mod relaunch;
 
 use std::{sync::Arc, time::Duration};
 
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use manual::{request_run, RunError, RunRequested, RUN_REQUESTED};
 pub use readiness::Readiness;
+pub use relaunch::StoredLaunches;
 
 use crate::{
     bus::{Bus, Delivery, Verdict},

@@ -8,9 +8,8 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    catalog::ServiceSpec,
     executor::{
-        stored::{stored_launch, NotLaunchable},
+        stored::{NotLaunchable, Relaunch},
         Executor,
     },
     store::{Ending, Store},
@@ -65,7 +64,7 @@ async fn pass(store: &Store, executor: &dyn Executor, shutdown: &CancellationTok
         if shutdown.is_cancelled() || !executor.has_room() {
             break;
         }
-        let launch = match stored_launch(store, &row).await {
+        let launch = match (super::StoredLaunches { store: store.clone() }).relaunch(&row).await {
             Ok(launch) => launch,
             Err(NotLaunchable::Gone(why)) => {
                 let ending = Ending::failed(None, format!("cannot be launched: {why}"));
@@ -89,7 +88,7 @@ async fn capped(store: &Store, active: &HashMap<String, i64>) -> Result<Vec<Stri
     let mut full = Vec::new();
     for (service, busy) in active {
         let row = store.service(service).await.map_err(|e| e.to_string())?;
-        let max = row.and_then(|row| ServiceSpec::from_row(&row).ok()).and_then(|spec| spec.max_concurrency);
+        let max = row.and_then(|row| crate::catalog::read_service(&row).ok()).and_then(|spec| spec.max_concurrency);
         if max.is_some_and(|max| *busy >= i64::from(max)) {
             full.push(service.clone());
         }

@@ -15,7 +15,7 @@ use k8s_openapi::api::{
 use serde_json::Value;
 
 use super::Launch;
-use crate::catalog::is_env_name;
+use crate::service::is_env_name;
 
 /// The largest `K8X_PARAMS` / `K8X_EVENT` kept in the environment, in bytes; larger values are in the files only.
 pub const MAX_ENV_VALUE_BYTES: usize = 32 * 1024;

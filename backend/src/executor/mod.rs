@@ -23,7 +23,7 @@ pub use kubernetes::KubernetesExecutor;
 pub use local::LocalExecutor;
 pub use recorder::{LogSink, Recorder};
 
-use crate::{catalog::ServiceSpec, store::StoreError};
+use crate::{service::ServiceSpec, store::StoreError};
 
 /// Everything needed to start one execution.
 #[derive(Clone, Debug)]

@@ -8,12 +8,9 @@ use model::views::{
 };
 use serde_json::Value;
 
-use crate::{
-    catalog::ServiceSpec,
-    store::{
-        entities::{execution, service},
-        Result, Store,
-    },
+use crate::store::{
+    entities::{execution, service},
+    Result, Store,
 };
 
 /// The services whose name, description, project, tags or trigger events contain `search` (ignoring case;
@@ -37,7 +34,7 @@ pub async fn services(store: &Store, search: &str) -> Result<Vec<ServiceSummary>
 pub async fn service(store: &Store, name: &str) -> Result<Option<ServiceDetail>> {
     let Some(row) = store.service(name).await? else { return Ok(None) };
     let recent_runs: Vec<_> = store.executions(Some(name), 20).await?.into_iter().map(execution_summary).collect();
-    let spec = ServiceSpec::from_row(&row).ok();
+    let spec = crate::catalog::read_service(&row).ok();
     Ok(Some(ServiceDetail {
         summary: service_summary(&row, recent_runs.first().cloned()),
         manifest: row.manifest.clone(),

@@ -11,7 +11,7 @@ use axum::{
 use model::parameters::{Submission, UploadedFile};
 
 use super::ApiError;
-use crate::{access::Permission, auth::Principal, catalog::ServiceSpec, dispatcher::request_run, state::AppState};
+use crate::{access::Permission, auth::Principal, dispatcher::request_run, state::AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/services/{name}/run", post(run))
@@ -25,7 +25,7 @@ async fn run(
 ) -> Result<Redirect, ApiError> {
     principal.require(Permission::Operate)?;
     let row = state.store.service(&name).await?.ok_or_else(|| ApiError::NotFound(format!("no service `{name}`")))?;
-    let service = ServiceSpec::from_row(&row).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let service = crate::catalog::read_service(&row).map_err(|e| ApiError::Internal(e.to_string()))?;
     let back = |why: String| Redirect::to(&format!("/services/{name}?run_error={}", encode(&why)));
     // A service without parameters.json takes no values: its form is just the Run button.
     let params = match &service.parameters {

@@ -26,7 +26,7 @@ pub(crate) fn service_row() -> crate::store::entities::service::Model {
 }
 
 pub(crate) fn launch() -> Launch {
-    let service: ServiceSpec = ServiceSpec::from_row(&service_row()).unwrap();
+    let service: ServiceSpec = crate::catalog::read_service(&service_row()).unwrap();
     let event = EventBuilderV10::new()
         .id("e1")
         .source("/tests")

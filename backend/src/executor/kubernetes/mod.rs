@@ -124,6 +124,7 @@ impl KubernetesExecutor {
         client: Client,
         settings: Settings,
         store: Store,
+        relaunch: Arc<dyn crate::executor::stored::Relaunch>,
         shutdown: CancellationToken,
     ) -> Result<Self, KubeError> {
         access::check(&client, &settings.namespace).await?;
@@ -135,6 +136,7 @@ impl KubernetesExecutor {
             pods: Api::namespaced(client.clone(), &namespace),
             secrets: Api::namespaced(client, &namespace),
             store: store.clone(),
+            relaunch,
             settings,
         });
         tracing::info!(%namespace, "Kubernetes executor started");

@@ -338,6 +338,7 @@ async fn a_job_watch_that_errors_is_resumed_and_the_adopted_execution_ends_with_
         pods: Api::namespaced(client.clone(), "k8x-jobs"),
         secrets: Api::namespaced(client, "k8x-jobs"),
         store: store.clone(),
+        relaunch: Arc::new(crate::dispatcher::StoredLaunches { store: store.clone() }),
         settings: settings(),
     });
     let shutdown = CancellationToken::new();

@@ -12,7 +12,7 @@ use super::{pods_of, Supervisor, LOG_DRAIN, LOG_DRAIN_STOPPED};
 use crate::{
     executor::{
         kubernetes::observe::{observe, Phase},
-        stored::{stored_launch, NotLaunchable},
+        stored::NotLaunchable,
     },
     store::Ending,
 };
@@ -167,7 +167,7 @@ impl Supervisor {
                 return false;
             }
         }
-        match stored_launch(&self.ctx.store, &row).await {
+        match self.ctx.relaunch.relaunch(&row).await {
             Ok(launch) => {
                 tracing::info!(execution = %id, job = ?row.job_name, "adopting a running execution");
                 let mut tracked = self.track(launch);

@@ -81,6 +81,8 @@ pub struct Context {
     pub pods: Api<Pod>,
     pub secrets: Api<Secret>,
     pub store: Store,
+    /// Rebuilds the launches of executions taken over.
+    pub relaunch: Arc<dyn crate::executor::stored::Relaunch>,
     pub settings: Settings,
 }
 
