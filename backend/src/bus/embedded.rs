@@ -5,8 +5,9 @@
 //! another process on the same database are found too.
 //!
 //! Several processes on one database: one process at a time consumes for a group — it holds the group's lease
-//! ([`GROUP_LEASE`], renewed as it reads) and the others wait; when it stops, it lets go, and when it dies the
-//! lease runs out and another takes over from the committed offset. A committed offset never moves backwards.
+//! ([`GROUP_LEASE`], renewed every 3 s, also while an event is being handled) and the others wait; when it
+//! stops, it lets go, and when it dies the lease runs out and another takes over from the committed offset. A
+//! committed offset never moves backwards.
 
 use std::{collections::VecDeque, sync::Arc, time::Duration};
 
@@ -103,6 +104,7 @@ impl Bus for EmbeddedBus {
             next: 0,
             buffer: VecDeque::new(),
             held_until: None,
+            keep_alive: None,
         }))
     }
 }
@@ -131,6 +133,16 @@ struct EmbeddedSubscription {
     /// When this process's hold on the group must be renewed by (as this process's clock counts); `None`
     /// while it does not hold it.
     held_until: Option<Instant>,
+    /// Renews the hold while an event is being handled (however long that takes), not only as events are read.
+    keep_alive: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for EmbeddedSubscription {
+    fn drop(&mut self) {
+        if let Some(task) = self.keep_alive.take() {
+            task.abort();
+        }
+    }
 }
 
 impl EmbeddedSubscription {
@@ -162,6 +174,10 @@ impl EmbeddedSubscription {
                     self.next = row.map_or(0, |r| r.next_offset);
                     self.buffer.clear();
                     tracing::info!(group = %self.group, offset = self.next, "consuming the embedded bus for the group");
+                    if let Some(task) = self.keep_alive.take() {
+                        task.abort();
+                    }
+                    self.keep_alive = Some(tokio::spawn(keep_alive(self.bus.clone(), self.group.clone())));
                 }
                 self.held_until = Some(asked + GROUP_LEASE);
                 return Ok(());
@@ -171,6 +187,25 @@ impl EmbeddedSubscription {
                 self.buffer.clear();
             }
             tokio::time::sleep(RENEW_EVERY).await;
+        }
+    }
+}
+
+/// Renews this process's hold on `group` every [`RENEW_EVERY`] until it is lost (or the task is stopped).
+async fn keep_alive(bus: EmbeddedBus, group: String) {
+    let lease = chrono::Duration::from_std(GROUP_LEASE).expect("a short duration");
+    loop {
+        tokio::time::sleep(RENEW_EVERY).await;
+        let renewed = bus_offset::Entity::update_many()
+            .col_expr(bus_offset::Column::LeaseUntil, Expr::value(Utc::now() + lease))
+            .filter(bus_offset::Column::GroupId.eq(group.as_str()))
+            .filter(bus_offset::Column::Owner.eq(bus.owner.as_str()))
+            .exec(&bus.db)
+            .await;
+        match renewed {
+            Ok(done) if done.rows_affected == 0 => return,
+            Ok(_) => {}
+            Err(err) => tracing::warn!(%err, %group, "could not renew the hold on the group"),
         }
     }
 }
@@ -234,6 +269,9 @@ impl Subscription for EmbeddedSubscription {
             tracing::warn!(%err, group = %self.group, "could not let go of the group");
         }
         self.held_until = None;
+        if let Some(task) = self.keep_alive.take() {
+            task.abort();
+        }
     }
 }
 
