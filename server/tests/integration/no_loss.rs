@@ -58,6 +58,23 @@ impl K8x {
     }
 }
 
+impl K8x {
+    /// Sends SIGTERM and waits (at most `within`) for the process to exit; its exit status.
+    fn terminate(&mut self, within: Duration) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "k8x did not stop within {within:?} of SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 impl Drop for K8x {
     fn drop(&mut self) {
         self.kill();
@@ -306,4 +323,89 @@ async fn group_holder(url: &str, processes: &[K8x]) -> usize {
             .position(|p| std::fs::read_to_string(p.dir.join("data/instance")).is_ok_and(|id| id.trim() == owner))
     })
     .await
+}
+
+/// The real binary on PostgreSQL: thousands of requests abandoned mid-flight leave nothing behind (no connection
+/// idle in a transaction), health and dispatch still work, and SIGTERM stops it cleanly — after letting the
+/// execution that runs finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_abandoned_requests_a_sigterm_stops_k8x_cleanly_and_lets_the_running_execution_finish() {
+    use futures::StreamExt;
+    let db = crate::postgres::TestDatabase::create().await;
+    let dir = tempfile::TempDir::new().unwrap();
+    helpers::service(
+        &dir.path().join("project"),
+        "slowpoke",
+        r#"{"name": "slowpoke", "type": "k8x_job", "trigger_events": ["t.slowpoke"]}"#,
+        "echo started; sleep 2; echo finished",
+        &[],
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut k8x = K8x { port, dir: dir.path().to_owned(), kafka: None, database: Some(db.url.clone()), child: None };
+    k8x.start();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = helpers::client_builder().build().unwrap();
+    helpers::wait_until(|| async {
+        client.get(format!("{base}/health")).send().await.ok().filter(|r| r.status() == 200)
+    })
+    .await;
+
+    let hasty: Vec<reqwest::Client> =
+        (1..=3).map(|ms| reqwest::Client::builder().timeout(Duration::from_millis(ms)).build().unwrap()).collect();
+    let accepted: Vec<bool> = futures::stream::iter(0..2000)
+        .map(|n| {
+            let request = hasty[n % 3]
+                .post(format!("{base}/api/v1/events"))
+                .bearer_auth(helpers::ADMIN_TOKEN)
+                .header("ce-specversion", "1.0")
+                .header("ce-id", format!("abandoned-{n}"))
+                .header("ce-source", "/tests")
+                .header("ce-type", "nobody.listens")
+                .body("{}");
+            async move { request.send().await.is_ok_and(|r| r.status() == 202) }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    assert!(accepted.iter().filter(|ok| !**ok).count() > 100, "many requests were abandoned");
+    let watcher = Database::connect(db.url.clone()).await.unwrap();
+    let query = |sql: String| {
+        let watcher = &watcher;
+        async move {
+            let row = watcher.query_one_raw(Statement::from_string(watcher.get_database_backend(), sql));
+            row.await.unwrap().unwrap()
+        }
+    };
+    let idle = format!(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{}' AND state = 'idle in transaction'",
+        db.name
+    );
+    helpers::wait_until(|| async { (query(idle.clone()).await.try_get::<i64>("", "n").unwrap() == 0).then_some(()) })
+        .await;
+    assert_eq!(client.get(format!("{base}/health")).send().await.unwrap().status(), 200);
+
+    // Something runs when the SIGTERM comes: it is let finish.
+    let posted = client
+        .post(format!("{base}/api/v1/events"))
+        .bearer_auth(helpers::ADMIN_TOKEN)
+        .header("ce-specversion", "1.0")
+        .header("ce-id", "last-one")
+        .header("ce-source", "/tests")
+        .header("ce-type", "t.slowpoke")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 202);
+    let status = || async {
+        let sql = "SELECT status FROM executions WHERE event_id = 'last-one'".to_owned();
+        let row = watcher.query_one_raw(Statement::from_string(watcher.get_database_backend(), sql)).await.unwrap();
+        row.map(|r| r.try_get::<String>("", "status").unwrap())
+    };
+    helpers::wait_until(|| async { status().await.filter(|s| s == "running") }).await;
+    let exit = tokio::task::block_in_place(|| k8x.terminate(Duration::from_secs(40)));
+    assert!(exit.success(), "a clean stop: {exit:?}");
+    assert_eq!(status().await.as_deref(), Some("succeeded"), "the running execution was let finish");
+    drop(watcher);
+    db.drop().await;
 }

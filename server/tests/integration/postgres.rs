@@ -132,3 +132,37 @@ async fn requests_abandoned_mid_flight_leave_nothing_behind() {
     assert!(stopped.is_ok(), "k8x stops cleanly after the abandoned requests");
     db.drop().await;
 }
+
+/// A dispatcher that cannot get past an event (here the database keeps refusing it with a serialization failure,
+/// which a retry may fix, so it is retried, not dead-lettered) shows on `/ready` while ingest still answers 202;
+/// once the database takes it again, the line moves and `/ready` says so.
+#[tokio::test]
+async fn a_stuck_dispatcher_shows_on_ready_and_recovers_by_itself() {
+    let db = TestDatabase::create().await;
+    let app = spawn_app_with(Db::Url(db.url.clone()), tempfile::tempdir().unwrap()).await;
+    let k8x_db = Database::connect(db.url.clone()).await.unwrap();
+    k8x_db
+        .execute_unprepared(
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN \
+             RAISE EXCEPTION 'not now' USING ERRCODE = '40001'; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER refuse BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse();",
+        )
+        .await
+        .unwrap();
+    assert_eq!(app.post_event("stuck-1", "t.quick", serde_json::json!({})).await.status(), 202);
+    let reason = crate::helpers::wait_until(|| async {
+        let ready = app.anonymous.get(app.url("/ready")).send().await.unwrap();
+        (ready.status() == 503).then_some(())?;
+        Some(ready.text().await.unwrap())
+    })
+    .await;
+    assert!(reason.contains("stuck") && reason.contains("not now"), "{reason}");
+    assert_eq!(app.client.get(app.url("/health")).send().await.unwrap().status(), 200, "health only asks the db");
+    k8x_db.execute_unprepared("DROP TRIGGER refuse ON events").await.unwrap();
+    assert_eq!(app.executions_of("stuck-1", 1).await[0].status, "succeeded", "the line moved by itself");
+    let ready = app.anonymous.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    drop(k8x_db);
+    drop(app);
+    db.drop().await;
+}
