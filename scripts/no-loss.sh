@@ -6,4 +6,4 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$K8X_ROOT"
 "$K8X_ROOT/scripts/kafka.sh" install
-K8X_NO_LOSS_EVENTS="${1:-100000}" cargo nextest run -p server -E 'test(/no_event_is_lost/)' --no-capture
+K8X_NO_LOSS_EVENTS="${1:-100000}" cargo nextest run --profile long -p server -E 'test(/no_event_is_lost/)' --no-capture

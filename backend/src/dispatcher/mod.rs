@@ -128,7 +128,8 @@ impl Dispatcher {
                 }
             }
         }
-        // A clean stop lets go of the group at once (the embedded bus's lease; Kafka leaves on drop).
+        // A clean stop lets go of the embedded bus's group at once. (A Kafka consumer with static membership stays
+        // in its group until its session times out, 10 s: a restart within that takes its partitions back.)
         subscription.close().await;
     }
 }
