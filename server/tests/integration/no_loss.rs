@@ -188,12 +188,14 @@ async fn no_loss(kafka: Option<&Broker>) {
             row.await.unwrap().unwrap().try_get::<i64>("", "n").unwrap()
         }
     };
-    // After the last kill, a Kafka consumer group waits out the dead member's session before it rebalances.
-    let mut runs = 0;
-    for _ in 0..1200 {
-        runs = count("SELECT count(DISTINCT event_id) AS n FROM executions WHERE service = 'tick'").await;
-        if runs as usize == events {
-            break;
+    // After the last kill, a Kafka consumer group waits out the dead member's session before it rebalances; then
+    // the backlog drains. Waited for as long as it moves (a large run takes minutes), given up after 60 s without
+    // progress.
+    let (mut runs, mut last_progress) = (0, std::time::Instant::now());
+    while runs as usize != events && last_progress.elapsed() < Duration::from_secs(60) {
+        let now = count("SELECT count(DISTINCT event_id) AS n FROM executions WHERE service = 'tick'").await;
+        if now != runs {
+            (runs, last_progress) = (now, std::time::Instant::now());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
