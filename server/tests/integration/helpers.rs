@@ -259,6 +259,30 @@ impl TestApp {
     }
 }
 
+/// Posts `count` events to ingest at `base` (32 at a time) with clients that give up after 1–3 ms, so that many
+/// requests go away mid-flight; returns how many were abandoned (not answered 202).
+pub async fn abandon_requests(base: &str, count: usize) -> usize {
+    use futures::StreamExt;
+    let hasty: Vec<reqwest::Client> =
+        (1..=3).map(|ms| reqwest::Client::builder().timeout(Duration::from_millis(ms)).build().unwrap()).collect();
+    let accepted: Vec<bool> = futures::stream::iter(0..count)
+        .map(|n| {
+            let request = hasty[n % 3]
+                .post(format!("{base}/api/v1/events"))
+                .bearer_auth(ADMIN_TOKEN)
+                .header("ce-specversion", "1.0")
+                .header("ce-id", format!("abandoned-{n}"))
+                .header("ce-source", "/tests")
+                .header("ce-type", "nobody.listens")
+                .body("{}");
+            async move { request.send().await.is_ok_and(|r| r.status() == 202) }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    accepted.iter().filter(|ok| !**ok).count()
+}
+
 /// Polls `check` every 50 ms for up to 30 s.
 pub async fn wait_until<T, F, Fut>(mut check: F) -> T
 where

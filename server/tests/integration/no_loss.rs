@@ -332,7 +332,6 @@ async fn group_holder(url: &str, processes: &[K8x]) -> usize {
 /// execution that runs finish.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_abandoned_requests_a_sigterm_stops_k8x_cleanly_and_lets_the_running_execution_finish() {
-    use futures::StreamExt;
     let db = crate::postgres::TestDatabase::create().await;
     let dir = tempfile::TempDir::new().unwrap();
     helpers::service(
@@ -352,24 +351,7 @@ async fn after_abandoned_requests_a_sigterm_stops_k8x_cleanly_and_lets_the_runni
     })
     .await;
 
-    let hasty: Vec<reqwest::Client> =
-        (1..=3).map(|ms| reqwest::Client::builder().timeout(Duration::from_millis(ms)).build().unwrap()).collect();
-    let accepted: Vec<bool> = futures::stream::iter(0..2000)
-        .map(|n| {
-            let request = hasty[n % 3]
-                .post(format!("{base}/api/v1/events"))
-                .bearer_auth(helpers::ADMIN_TOKEN)
-                .header("ce-specversion", "1.0")
-                .header("ce-id", format!("abandoned-{n}"))
-                .header("ce-source", "/tests")
-                .header("ce-type", "nobody.listens")
-                .body("{}");
-            async move { request.send().await.is_ok_and(|r| r.status() == 202) }
-        })
-        .buffer_unordered(32)
-        .collect()
-        .await;
-    assert!(accepted.iter().filter(|ok| !**ok).count() > 100, "many requests were abandoned");
+    assert!(helpers::abandon_requests(&base, 2000).await > 100, "many requests were abandoned");
     let watcher = Database::connect(db.url.clone()).await.unwrap();
     let query = |sql: String| {
         let watcher = &watcher;

@@ -89,30 +89,10 @@ async fn concurrent_publishers_on_postgres_lose_nothing() {
 /// dispatched, and a stop drains within seconds.
 #[tokio::test]
 async fn requests_abandoned_mid_flight_leave_nothing_behind() {
-    use futures::StreamExt;
     use sea_orm::{ConnectionTrait, Statement};
     let db = TestDatabase::create().await;
     let app = spawn_app_with(Db::Url(db.url.clone()), tempfile::tempdir().unwrap()).await;
-    let token = format!("Bearer {}", crate::helpers::ADMIN_TOKEN);
-    let hasty: Vec<reqwest::Client> = (1..=3)
-        .map(|ms| reqwest::Client::builder().timeout(std::time::Duration::from_millis(ms)).build().unwrap())
-        .collect();
-    let outcomes: Vec<bool> = futures::stream::iter(0..2000)
-        .map(|n| {
-            let request = hasty[n % 3]
-                .post(app.url("/api/v1/events"))
-                .header("authorization", &token)
-                .header("ce-specversion", "1.0")
-                .header("ce-id", format!("abandoned-{n}"))
-                .header("ce-source", "/tests")
-                .header("ce-type", "nobody.listens")
-                .body("{}");
-            async move { request.send().await.is_ok_and(|r| r.status() == 202) }
-        })
-        .buffer_unordered(32)
-        .collect()
-        .await;
-    let abandoned = outcomes.iter().filter(|ok| !**ok).count();
+    let abandoned = crate::helpers::abandon_requests(&app.base, 2000).await;
     assert!(abandoned > 100, "the test must abandon many requests (abandoned {abandoned} of 2000)");
 
     let idle = format!(
