@@ -81,6 +81,9 @@ pub struct Config {
     /// At most this many local executions run at once on this host (default: four per core); the others wait,
     /// queued.
     pub local_max_running: Option<usize>,
+    /// The most log lines kept of one execution (`K8X_LOG_MAX_LINES`); its output past that is dropped, after a
+    /// line saying so.
+    pub log_max_lines: u64,
 }
 
 /// How the Kubernetes executor reaches its cluster and shapes its Jobs (`K8X_KUBE__NAMESPACE`, or
@@ -130,6 +133,7 @@ impl Default for Config {
             kafka_dead_letter_topic: None,
             shutdown_grace: 30,
             local_max_running: None,
+            log_max_lines: 1_000_000,
             max_chain_executions: crate::chain::MAX_EXECUTIONS,
             executor: ExecutorKind::Local,
             project_dir: Some(PathBuf::from("demo")),

@@ -115,7 +115,8 @@ impl Application {
                 backend::executor::local::isolation::protect_self();
                 let local = LocalExecutor::new(store.clone(), config.data_dir.join("work"), kill.clone())
                     .owned_by(&instance)
-                    .hiding([config.data_dir.clone(), Config::file()]);
+                    .hiding([config.data_dir.clone(), Config::file()])
+                    .keeping_log_lines(config.log_max_lines);
                 match config.local_max_running {
                     Some(max) => local.running_at_most(max),
                     None => local,
@@ -123,7 +124,7 @@ impl Application {
             }),
             ExecutorKind::Kubernetes => {
                 let client = KubernetesExecutor::client(&config.kube).await?;
-                let settings = Settings::from(&config.kube);
+                let settings = Settings { log_max_lines: config.log_max_lines, ..Settings::from(&config.kube) };
                 let relaunch = Arc::new(backend::dispatcher::StoredLaunches { store: store.clone() });
                 let executor = KubernetesExecutor::start(client, settings, store.clone(), relaunch, shutdown.clone());
                 Runner::Kubernetes(executor.await?)

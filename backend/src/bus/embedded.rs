@@ -1,13 +1,16 @@
 //! The embedded bus: an append-only table of events plus one committed offset per consumer group.
 //!
-//! Publishing is one INSERT, so an event is durable as soon as `publish` returns. Consumers read in offset
-//! order; a publish in this process wakes them at once, and they also poll so that events published by
+//! Publishing appends to the table through one writer task per process ([`appender`]), which commits
+//! whatever publishes have queued up in one transaction: an event is durable as soon as `publish` returns, and
+//! a busy k8x pays one commit per batch, not per event. Consumers read in offset order; a publish in this process wakes them at once, and they also poll so that events published by
 //! another process on the same database are found too.
 //!
 //! Several processes on one database: one process at a time consumes for a group — it holds the group's lease
 //! ([`GROUP_LEASE`], renewed every 3 s, also while an event is being handled) and the others wait; when it
 //! stops, it lets go, and when it dies the lease runs out and another takes over from the committed offset. A
 //! committed offset never moves backwards.
+
+mod appender;
 
 use std::{collections::VecDeque, sync::Arc, time::Duration};
 
@@ -17,8 +20,7 @@ use cloudevents::Event;
 use sea_orm::{
     sea_query::{Expr, OnConflict},
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -48,6 +50,8 @@ pub struct EmbeddedBus {
     poll: Duration,
     /// This process, as the holder of a group's lease.
     owner: String,
+    /// This process's writer, which stores publishes in batches.
+    appender: appender::Appender,
 }
 
 impl EmbeddedBus {
@@ -57,32 +61,35 @@ impl EmbeddedBus {
         Self { owner: owner.to_owned(), ..self }
     }
 
+    /// The bus on `db`, with its writer task started (so: within a Tokio runtime).
     pub fn new(db: DatabaseConnection) -> Self {
         let owner = uuid::Uuid::new_v4().to_string();
-        Self { db, published: Arc::new(Notify::new()), poll: Duration::from_millis(500), owner }
+        let published = Arc::new(Notify::new());
+        let appender = appender::Appender::start(db.clone(), published.clone());
+        Self { db, published, poll: Duration::from_millis(500), owner, appender }
     }
+}
+
+/// The stored form of an event.
+fn record_of(event: &Event) -> Result<bus_record::ActiveModel> {
+    let json = serde_json::to_string(event).map_err(|e| BusError::Encode(e.to_string()))?;
+    Ok(bus_record::ActiveModel {
+        key: Set(super::ordering_key(event)),
+        event: Set(json),
+        stored_at: Set(Utc::now()),
+        ..Default::default()
+    })
 }
 
 #[async_trait]
 impl Bus for EmbeddedBus {
     async fn publish(&self, event: &Event) -> Result<()> {
-        let json = serde_json::to_string(event).map_err(|e| BusError::Encode(e.to_string()))?;
-        let record = bus_record::ActiveModel {
-            key: Set(super::ordering_key(event)),
-            event: Set(json),
-            stored_at: Set(Utc::now()),
-            ..Default::default()
-        };
-        // The transaction runs on a task of its own: a caller that goes away (an HTTP client that hung up)
-        // drops only the wait, never a transaction half-way, which could leave a pooled connection idle in a
-        // transaction holding the publish lock.
-        let (db, published) = (self.db.clone(), self.published.clone());
-        let stored = tokio::spawn(async move {
-            append(&db, record).await?;
-            published.notify_waiters();
-            Ok::<_, BusError>(())
-        });
-        stored.await.map_err(|e| BusError::Task(e.to_string()))?
+        self.appender.append(vec![record_of(event)?]).await
+    }
+
+    /// All in one transaction: every event is stored, or none.
+    async fn publish_all(&self, events: &[Event]) -> Result<()> {
+        self.appender.append(events.iter().map(record_of).collect::<Result<_>>()?).await
     }
 
     async fn subscribe(&self, group: &str) -> Result<Box<dyn Subscription>> {
@@ -107,19 +114,6 @@ impl Bus for EmbeddedBus {
             keep_alive: None,
         }))
     }
-}
-
-/// Appends one record. Consumers read in offset order and never look back, so an offset must not become visible
-/// after a higher one. SQLite has one writer at a time; on PostgreSQL a transaction-scoped advisory lock makes
-/// publishers take offsets and commit one after another.
-async fn append(db: &DatabaseConnection, record: bus_record::ActiveModel) -> Result<()> {
-    let txn = db.begin().await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PUBLISH_LOCK})")).await?;
-    }
-    bus_record::Entity::insert(record).exec_without_returning(&txn).await?;
-    txn.commit().await?;
-    Ok(())
 }
 
 /// One consumer of a group.

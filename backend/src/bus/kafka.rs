@@ -144,6 +144,12 @@ impl Bus for KafkaBus {
         Ok(())
     }
 
+    /// Sent together (the producer batches them), acknowledged each; the first error is the answer.
+    async fn publish_all(&self, events: &[Event]) -> Result<()> {
+        futures::future::try_join_all(events.iter().map(|event| self.publish(event))).await?;
+        Ok(())
+    }
+
     async fn subscribe(&self, group: &str) -> Result<Box<dyn Subscription>> {
         let mut config = ClientConfig::new();
         if self.client_id != "k8x" {

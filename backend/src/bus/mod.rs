@@ -78,6 +78,15 @@ pub trait Bus: Send + Sync {
     /// Stores the event; returns only once it would survive a crash of this process.
     async fn publish(&self, event: &Event) -> Result<()>;
 
+    /// Stores every event (a batch); returns once all would survive a crash. On an error some may be stored,
+    /// unless the bus says otherwise; a retry is safe, as consumers tell events apart by source and id.
+    async fn publish_all(&self, events: &[Event]) -> Result<()> {
+        for event in events {
+            self.publish(event).await?;
+        }
+        Ok(())
+    }
+
     /// Joins a consumer group; delivery resumes after the group's last commit.
     async fn subscribe(&self, group: &str) -> Result<Box<dyn Subscription>>;
 

@@ -5,11 +5,11 @@ use serde_json::Value;
 
 use super::{Dispatcher, RUN_REQUESTED};
 use crate::{
-    catalog::{ServiceSpec, Trigger},
+    catalog::ServiceSpec,
     chain,
     executor::{ExecutorError, Launch},
     ids,
-    store::{entities::service, NewExecution, StoreError},
+    store::{NewExecution, StoreError},
 };
 
 /// Handling failed in a way a retry may fix.
@@ -117,38 +117,22 @@ impl Dispatcher {
     }
 
     /// The services an event runs: the one named by a manual run request, else every active service
-    /// subscribed to its type.
+    /// subscribed to its type (and subject), from the in-memory index.
     async fn targets(&self, event: &Event) -> Result<Vec<ServiceSpec>, StoreError> {
+        let index = self.catalog.index().await?;
         let manual = (event.ty() == RUN_REQUESTED).then(|| event.extension(super::manual::SERVICE_EXTENSION)).flatten();
-        let rows: Vec<service::Model> = match manual {
+        let targets = match manual {
             Some(name) => {
-                let row = self.store.service(&name.to_string()).await?;
-                let runnable = row.filter(|r| r.active && r.allow_manual_triggering);
+                let runnable = index.named(&name.to_string()).filter(|s| s.active && s.allow_manual_triggering);
                 if runnable.is_none() {
                     tracing::warn!(service = %name, "a run request for a service that cannot be run by hand; ignored");
                 }
-                runnable.into_iter().collect()
+                runnable.map(|spec| ServiceSpec::clone(spec)).into_iter().collect()
             }
-            // Only the cheap columns decide; the Job is parsed just for the services that will run.
-            None => self.store.services().await?.into_iter().filter(|row| subscribes(row, event)).collect(),
+            None => index.matching(event.ty(), event.subject()).map(|spec| ServiceSpec::clone(spec)).collect(),
         };
-        let mut targets = Vec::new();
-        for row in rows {
-            match crate::catalog::read_service(&row) {
-                Ok(spec) => targets.push(spec),
-                Err(err) => tracing::error!(service = %row.name, %err, "stored service is broken; not run"),
-            }
-        }
         Ok(targets)
     }
-}
-
-/// Whether an active service subscribes to events like `event` (its type, and its subject where the service
-/// narrowed the subscription to one).
-fn subscribes(row: &service::Model, event: &Event) -> bool {
-    row.active
-        && serde_json::from_str::<Vec<Trigger>>(&row.trigger_events)
-            .is_ok_and(|triggers| triggers.iter().any(|t| t.matches(event.ty(), event.subject())))
 }
 
 /// `K8X_PARAMS`: the event's data as JSON. Data that is not JSON arrives as a string; no data as `{}`.

@@ -11,6 +11,7 @@
 //! (the database or the executor unreachable) are retried for as long as they last, and [`Readiness`] shows it.
 
 mod handle;
+pub mod index;
 mod manual;
 pub mod queue;
 mod readiness;
@@ -56,11 +57,21 @@ pub struct Dispatcher {
     readiness: Readiness,
     /// The most executions one outside event may cause through chains.
     chain_budget: u64,
+    /// The stored services, parsed and indexed by event type.
+    catalog: index::Catalog,
 }
 
 impl Dispatcher {
     pub fn new(store: Store, bus: Arc<dyn Bus>, executor: Arc<dyn Executor>) -> Self {
-        Self { store, bus, executor, readiness: Readiness::default(), chain_budget: crate::chain::MAX_EXECUTIONS }
+        let catalog = index::Catalog::new(store.clone());
+        Self {
+            store,
+            bus,
+            executor,
+            readiness: Readiness::default(),
+            chain_budget: crate::chain::MAX_EXECUTIONS,
+            catalog,
+        }
     }
 
     /// The same dispatcher, letting one outside event cause at most `budget` executions through chains.

@@ -32,7 +32,7 @@ use k8s_openapi::api::core::v1::Container;
 use model::views::ExecutionStatus;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::{
-    io::{AsyncBufReadExt, AsyncRead, BufReader},
+    io::{AsyncRead, BufReader},
     process::{Child, Command},
     time::Instant,
 };
@@ -69,6 +69,8 @@ pub struct LocalExecutor {
     running: Arc<Mutex<HashMap<String, (CancellationToken, bool)>>>,
     /// What the processes may not touch.
     isolation: isolation::Isolation,
+    /// The most log lines kept of one execution.
+    max_log_lines: u64,
 }
 
 impl LocalExecutor {
@@ -84,7 +86,13 @@ impl LocalExecutor {
             tasks: TaskTracker::new(),
             running: Default::default(),
             isolation: isolation::Isolation::default(),
+            max_log_lines: crate::config::Config::default().log_max_lines,
         }
+    }
+
+    /// The same executor, keeping at most `max` log lines of an execution.
+    pub fn keeping_log_lines(self, max: u64) -> Self {
+        Self { max_log_lines: max, ..self }
     }
 
     /// The same executor, holding the executions it runs as `owner` (this k8x's name among the processes on
@@ -192,7 +200,7 @@ impl Executor for LocalExecutor {
         if let Some(slot) = self.running.lock().expect("not poisoned").get_mut(&launch.execution_id) {
             slot.1 = true;
         }
-        let recorder = Recorder::start(self.store.clone(), launch.clone());
+        let recorder = Recorder::start(self.store.clone(), launch.clone(), self.max_log_lines);
         let work = self.work_dir.join(&launch.execution_id);
         let kill = self.kill.clone();
         let running = self.running.clone();
@@ -456,16 +464,9 @@ async fn read_lines(stream: impl AsyncRead + Unpin, name: &'static str, prefix: 
     let mut reader = BufReader::new(stream);
     let mut buf = Vec::new();
     loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf).await {
-            Ok(0) => return,
-            Ok(_) => {
-                while matches!(buf.last(), Some(b'\n' | b'\r')) {
-                    buf.pop();
-                }
-                buf.truncate(MAX_READ_BYTES);
-                sink.line(name, format!("{prefix}{}", String::from_utf8_lossy(&buf))).await;
-            }
+        match super::lines::read_line(&mut reader, &mut buf, MAX_READ_BYTES).await {
+            Ok(None) => return,
+            Ok(Some(_)) => sink.line(name, format!("{prefix}{}", String::from_utf8_lossy(&buf))).await,
             Err(err) => {
                 sink.line("k8x", format!("reading {name} failed: {err}")).await;
                 return;

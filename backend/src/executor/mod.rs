@@ -10,9 +10,11 @@
 
 pub mod environment;
 pub mod kubernetes;
+mod lines;
 pub mod local;
 mod mask;
 mod recorder;
+mod spool;
 pub mod stored;
 
 use async_trait::async_trait;

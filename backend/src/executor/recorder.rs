@@ -7,7 +7,7 @@
 use secrecy::ExposeSecret;
 use std::{
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
     },
     time::Duration,
@@ -15,46 +15,68 @@ use std::{
 
 use backon::{ExponentialBuilder, Retryable};
 use chrono::Utc;
-use tokio::{sync::mpsc, task::JoinHandle};
+use tokio::task::JoinHandle;
 
-use super::{mask::Masker, Launch};
+use super::{
+    mask::Masker,
+    spool::{Captured, Spool, Taken},
+    Launch,
+};
 use crate::store::{Ending, LogCursor, NewLogLine, Settled, Store, StoreError};
 
-/// Most lines written in one statement.
-const BATCH: usize = 400;
-/// How long the writer gathers lines before a write, trading a little latency for far fewer writes.
+/// Most lines written in one statement (SQLite binds at most 32,766 values; a line binds seven).
+const BATCH: usize = 4_000;
+/// How long the writer gathers lines before a small write, trading a little latency for far fewer writes.
 const GATHER: Duration = Duration::from_millis(40);
 
-/// One captured line on its way to the store.
-struct Captured {
-    stream: &'static str,
-    text: String,
-    source: Option<LogCursor>,
-}
-
-/// Where an executor sends an execution's output. Cheap to clone: one per stream reader.
+/// Where an executor sends an execution's output: lines are queued ([`Spool`]) without ever waiting for the
+/// database, so a program is never slowed by its own logging. Cheap to clone: one per stream reader; the
+/// writer stops once every clone is gone and every line is stored.
 #[derive(Clone)]
 pub struct LogSink {
-    lines: mpsc::Sender<Captured>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    spool: Arc<Spool>,
     /// Secret values replaced by `***` before a line is stored (and cut).
-    masker: Arc<Masker>,
+    masker: Masker,
+    /// Lines offered so far, and how many are kept.
+    offered: AtomicU64,
+    max_lines: u64,
+}
+
+impl Drop for Shared {
+    /// The last sink is gone: no more lines will come.
+    fn drop(&mut self) {
+        self.spool.close();
+    }
 }
 
 impl LogSink {
     /// Records one line from `stream` (`stdout`, `stderr`, `k8x`).
     pub async fn line(&self, stream: &'static str, text: impl Into<String>) {
-        self.send(stream, text.into(), None).await;
+        self.send(stream, text.into(), None);
     }
 
     /// Records one line read from a pod container's log, with its position there.
     pub async fn line_at(&self, stream: &'static str, text: impl Into<String>, at: LogCursor) {
-        self.send(stream, text.into(), Some(at)).await;
+        self.send(stream, text.into(), Some(at));
     }
 
-    async fn send(&self, stream: &'static str, text: String, source: Option<LogCursor>) {
-        let text = self.masker.mask(&text);
-        // The writer only stops after every sink is dropped, so this cannot fail while we hold one.
-        let _ = self.lines.send(Captured { stream, text, source }).await;
+    fn send(&self, stream: &'static str, text: String, source: Option<LogCursor>) {
+        let shared = &self.shared;
+        let offered = shared.offered.fetch_add(1, Ordering::Relaxed);
+        if offered < shared.max_lines {
+            let text = shared.masker.mask(&text);
+            shared.spool.push(Captured { stream, text, source });
+        } else if offered == shared.max_lines {
+            let text = format!(
+                "k8x: this execution's log reached its limit of {} lines (K8X_LOG_MAX_LINES); the rest of its output is not kept",
+                shared.max_lines
+            );
+            shared.spool.push(Captured { stream: "k8x", text, source });
+        }
     }
 }
 
@@ -67,12 +89,13 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts the log writer for `launch`.
-    pub fn start(store: Store, launch: Launch) -> Self {
-        let (tx, rx) = mpsc::channel(4 * BATCH);
-        let masker = Arc::new(Masker::new(launch.service.secrets.values().map(ExposeSecret::expose_secret)));
-        let writer = tokio::spawn(write_lines(store.clone(), launch.execution_id.clone(), rx));
-        Self { store, launch, sink: Some(LogSink { lines: tx, masker }), writer }
+    /// Starts the log writer for `launch`, which keeps at most `max_lines` lines of its output.
+    pub fn start(store: Store, launch: Launch, max_lines: u64) -> Self {
+        let spool = Arc::new(Spool::default());
+        let masker = Masker::new(launch.service.secrets.values().map(ExposeSecret::expose_secret));
+        let writer = tokio::spawn(write_lines(store.clone(), launch.execution_id.clone(), spool.clone()));
+        let shared = Shared { spool, masker, offered: AtomicU64::new(0), max_lines };
+        Self { store, launch, sink: Some(LogSink { shared: Arc::new(shared) }), writer }
     }
 
     /// A sink for the execution's output.
@@ -119,15 +142,14 @@ impl Recorder {
     }
 }
 
-async fn write_lines(store: Store, execution_id: String, mut rx: mpsc::Receiver<Captured>) {
+async fn write_lines(store: Store, execution_id: String, spool: Arc<Spool>) {
     let mut seq = None;
-    while let Some(first) = rx.recv().await {
-        tokio::time::sleep(GATHER).await;
-        let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(line) => batch.push(line),
-                Err(_) => break,
+    while let Taken::Lines(mut batch) = spool.take(BATCH).await {
+        if batch.len() < BATCH {
+            // A trickle: wait a moment for more, so that a chatty program costs few writes.
+            tokio::time::sleep(GATHER).await;
+            if let Taken::Lines(more) = spool.take_ready(BATCH - batch.len()) {
+                batch.extend(more);
             }
         }
         // The first try numbers on from what this writer stored; a retry reads it again, since a write that

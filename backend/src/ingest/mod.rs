@@ -150,14 +150,12 @@ async fn publish(state: &AppState, events: Vec<cloudevents::Event>) -> Result<Ac
             )));
         }
     }
-    let mut ids = Vec::with_capacity(events.len());
-    for event in &events {
-        state.bus.publish(event).await.map_err(|err| {
-            tracing::error!(%err, event = %event.id(), "the bus refused an event");
-            ApiError::Unavailable("the event bus is not accepting events right now; retry later".into())
-        })?;
-        ids.push(event.id().to_owned());
-    }
+    // One call for the whole batch: on the embedded bus, one transaction (every event is stored, or none).
+    state.bus.publish_all(&events).await.map_err(|err| {
+        tracing::error!(%err, events = events.len(), "the bus refused events");
+        ApiError::Unavailable("the event bus is not accepting events right now; retry later".into())
+    })?;
+    let ids: Vec<&str> = events.iter().map(|event| event.id()).collect();
     let body = match ids.as_slice() {
         [one] => json!({ "id": one }),
         _ => json!({ "ids": ids }),

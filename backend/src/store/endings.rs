@@ -68,6 +68,9 @@ impl Store {
             Settled::Retrying { .. } => self.signals.queue.notify_one(),
             Settled::Already => {}
         }
+        if settled != Settled::Already {
+            self.announce(id).await;
+        }
         Ok(settled)
     }
 

@@ -41,6 +41,7 @@ impl Store {
             source_at: Set(line.source.as_ref().map(|c| c.at.clone())),
         });
         log_line::Entity::insert_many(rows).exec_without_returning(&self.db).await?;
+        self.announce(execution_id).await;
         Ok(())
     }
 

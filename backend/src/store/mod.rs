@@ -16,6 +16,7 @@ mod sessions;
 mod settings;
 mod sources;
 mod tokens;
+pub mod updates;
 mod users;
 
 use std::time::Duration;
@@ -30,6 +31,7 @@ pub use dead_letters::NewDeadLetter;
 pub use endings::Settled;
 pub use executions::{Cap, ExecutionFilter, NewExecution};
 pub use logs::{LogCursor, NewLogLine};
+pub use services::CatalogFingerprint;
 pub use sources::WebhookShape;
 pub use tokens::NewToken;
 pub use users::Guarded;
@@ -61,12 +63,23 @@ pub struct Store {
 }
 
 /// In-process wake-ups; other processes find the same rows by looking on their own now and then.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Signals {
     /// An ending was recorded: its completion event waits in the outbox.
     outbox: tokio::sync::Notify,
     /// An execution was queued again, or a slot may have freed.
     queue: tokio::sync::Notify,
+    /// Executions with new log lines or a new state ([`updates`]).
+    updates: tokio::sync::broadcast::Sender<std::sync::Arc<str>>,
+    /// Counts this process's changes to the stored services (the dispatcher's index rebuilds when it moves).
+    catalog: std::sync::atomic::AtomicU64,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        let (updates, _) = tokio::sync::broadcast::channel(updates::BACKLOG);
+        Self { outbox: Default::default(), queue: Default::default(), updates, catalog: Default::default() }
+    }
 }
 
 impl Store {
@@ -92,7 +105,9 @@ impl Store {
         }
         let db = Database::connect(options).await?;
         migrate(&db).await?;
-        Ok(Self { db, cipher: None, signals: Default::default() })
+        let signals = std::sync::Arc::new(Signals::default());
+        updates::listen(&db, signals.updates.clone());
+        Ok(Self { db, cipher: None, signals })
     }
 
     /// The same store, sealing secrets with `cipher` from now on.

@@ -1,8 +1,22 @@
 //! Services: written by the catalog loader, read by the dispatcher and the UI.
 
-use sea_orm::{sea_query::OnConflict, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use std::sync::atomic::Ordering;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    sea_query::OnConflict,
+    ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::{entities::service, Result, Store};
+
+/// What the services table looks like, cheaply: how many services, and the newest change. Any upsert or
+/// removal changes it.
+#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
+pub struct CatalogFingerprint {
+    pub count: i64,
+    pub newest: Option<DateTime<Utc>>,
+}
 
 impl Store {
     /// Inserts or replaces a service by name; its secrets are sealed on the way.
@@ -32,6 +46,7 @@ impl Store {
             )
             .exec_without_returning(&self.db)
             .await?;
+        self.signals.catalog.fetch_add(1, Ordering::Release);
         Ok(())
     }
 
@@ -42,7 +57,25 @@ impl Store {
             .filter(service::Column::Name.is_not_in(keep.iter().cloned()))
             .exec(&self.db)
             .await?;
+        self.signals.catalog.fetch_add(1, Ordering::Release);
         Ok(result.rows_affected)
+    }
+
+    /// How many times this process has changed the stored services: a cache of them is stale when it moves.
+    pub fn catalog_changes(&self) -> u64 {
+        self.signals.catalog.load(Ordering::Acquire)
+    }
+
+    /// The services table's [`CatalogFingerprint`], to notice changes made by other processes.
+    pub async fn catalog_fingerprint(&self) -> Result<CatalogFingerprint> {
+        let fingerprint = service::Entity::find()
+            .select_only()
+            .column_as(service::Column::Name.count(), "count")
+            .column_as(service::Column::UpdatedAt.max(), "newest")
+            .into_model::<CatalogFingerprint>()
+            .one(&self.db)
+            .await?;
+        Ok(fingerprint.unwrap_or(CatalogFingerprint { count: 0, newest: None }))
     }
 
     /// Every service, by name, secrets opened.

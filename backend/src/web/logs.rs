@@ -1,13 +1,18 @@
 //! An execution's log: `GET /api/v1/executions/{id}/log` (the whole log as text, for download) and
 //! `GET /api/v1/executions/{id}/log/stream?after=N` (server-sent events that follow a running execution).
 //!
-//! The stream polls the store rather than an in-memory channel, so it works whichever replica runs the
-//! execution. It sends `line` events (JSON [`LogLine`]), a `status` event when the state changes, and ends
-//! after the execution has ended and every line has been sent.
+//! The stream reads the store, so it works whichever replica runs the execution: it looks again as soon as
+//! the store announces new lines or an ending for the execution ([`Store::execution_updates`]: in-process, and
+//! from every process on PostgreSQL), and every second regardless. It sends `line` events (JSON [`LogLine`]),
+//! a `status` event when the state changes, and ends after the execution has ended and every line has been sent.
+//!
+//! The download streams the log from the database a page at a time: a log of millions of lines is never held
+//! in memory.
 
-use std::{convert::Infallible, time::Duration};
+use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
+    body::Body,
     extract::{Path, Query, State},
     http::header,
     response::{
@@ -20,17 +25,20 @@ use axum::{
 use futures::Stream;
 use model::views::{ExecutionStatus, LogLine, StatusUpdate};
 use serde::Deserialize;
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::ApiError;
 use crate::{access::Permission, auth::Principal, state::AppState, store::Store};
 
-/// How often the stream looks for new lines.
-const POLL: Duration = Duration::from_millis(250);
+/// How often the stream looks by itself (a new state; lines written by a process it hears nothing from).
+const LOOK_EVERY: Duration = Duration::from_secs(1);
 /// How long the stream waits for an execution that does not exist yet (a run just requested).
 const WAIT_FOR_CREATION: Duration = Duration::from_secs(30);
 /// Lines per read.
 const PAGE: u64 = 1000;
+/// Lines per read of a download.
+const DOWNLOAD_PAGE: u64 = 10_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -45,15 +53,24 @@ async fn download(
 ) -> Result<impl IntoResponse, ApiError> {
     principal.require(Permission::Read)?;
     state.store.execution(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no execution `{id}`")))?;
-    let mut text = String::new();
-    for line in state.store.log_tail(&id, None).await? {
-        text.push_str(&line.text);
-        text.push('\n');
-    }
     let disposition = format!("attachment; filename=\"{id}.log\"");
+    let pages = futures::stream::try_unfold((state.store, id, 0_i64, false), |(store, id, after, done)| async move {
+        if done {
+            return Ok(None);
+        }
+        let lines = store.log_after(&id, after, DOWNLOAD_PAGE).await?;
+        let done = (lines.len() as u64) < DOWNLOAD_PAGE;
+        let after = lines.last().map_or(after, |line| line.seq);
+        let mut text = String::with_capacity(lines.iter().map(|line| line.text.len() + 1).sum());
+        for line in lines {
+            text.push_str(&line.text);
+            text.push('\n');
+        }
+        Ok::<_, crate::store::StoreError>(Some((text, (store, id, after, done))))
+    });
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
-        text,
+        Body::from_stream(pages),
     ))
 }
 
@@ -80,8 +97,10 @@ fn follow(
     mut after: i64,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     channel_stream(move |tx| async move {
+        // Listening before the first look: an update between a look and the wait is not missed.
+        let mut updates = store.execution_updates();
         let mut last_status = None;
-        let mut waited = Duration::ZERO;
+        let started = tokio::time::Instant::now();
         loop {
             let execution = match store.execution(&id).await {
                 Ok(execution) => execution,
@@ -91,12 +110,11 @@ fn follow(
                 }
             };
             let Some(execution) = execution else {
-                if waited >= WAIT_FOR_CREATION {
+                if started.elapsed() >= WAIT_FOR_CREATION {
                     let _ = tx.send(Event::default().event("gone").data("no such execution")).await;
                     return;
                 }
-                waited += POLL;
-                if !pause(&tx, &shutdown).await {
+                if !pause(&tx, &shutdown, &mut updates, &id).await {
                     return;
                 }
                 continue;
@@ -128,20 +146,37 @@ fn follow(
                 let _ = tx.send(Event::default().event("end").data("end")).await;
                 return;
             }
-            if !pause(&tx, &shutdown).await {
+            if !pause(&tx, &shutdown, &mut updates, &id).await {
                 return;
             }
         }
     })
 }
 
-/// Waits one poll interval; `false` when the viewer has gone or k8x is stopping, so the task ends even
-/// while nothing new is there to send.
-async fn pause(tx: &tokio::sync::mpsc::Sender<Event>, shutdown: &CancellationToken) -> bool {
+/// Waits until the execution `id` is announced as updated, or for [`LOOK_EVERY`]; `false` when the viewer has
+/// gone or k8x is stopping, so the task ends even while nothing new is there to send.
+async fn pause(
+    tx: &tokio::sync::mpsc::Sender<Event>,
+    shutdown: &CancellationToken,
+    updates: &mut broadcast::Receiver<Arc<str>>,
+    id: &str,
+) -> bool {
+    let announced = async {
+        loop {
+            match updates.recv().await {
+                Ok(updated) if &*updated == id => return,
+                Ok(_) => {}
+                // Fell behind: whatever was missed may have been this one.
+                Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+            }
+        }
+    };
     tokio::select! {
         _ = tx.closed() => false,
         _ = shutdown.cancelled() => false,
-        _ = tokio::time::sleep(POLL) => true,
+        _ = announced => true,
+        _ = tokio::time::sleep(LOOK_EVERY) => true,
     }
 }
 

@@ -119,6 +119,7 @@ fn debug_output_never_shows_a_secret_value() {
         backoff_limit: 0,
         deadline_seconds: 1,
         image_pull_timeout: std::time::Duration::from_secs(1),
+        log_max_lines: 1_000,
     };
     let objects = crate::executor::kubernetes::objects::objects(&launch, &settings);
     assert!(!format!("{objects:?}").contains("t0ps3cret"));

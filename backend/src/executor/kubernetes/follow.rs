@@ -8,14 +8,13 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, SecondsFormat, Utc};
-use futures::AsyncBufReadExt;
 use k8s_openapi::{api::core::v1::Pod, jiff::Timestamp};
 use kube::{api::LogParams, Api};
-use tokio_util::sync::CancellationToken;
+use tokio_util::{compat::FuturesAsyncReadCompatExt, sync::CancellationToken};
 
 use super::{observe::container_statuses, retry};
 use crate::{
-    executor::{mask::MAX_READ_BYTES, LogSink},
+    executor::{lines::read_line, mask::MAX_READ_BYTES, LogSink},
     store::{LogCursor, Store},
 };
 
@@ -115,19 +114,16 @@ impl Follower {
         cursor: &mut Cursor,
         last: bool,
     ) -> Result<usize, kube::Error> {
-        let mut stream = self.pods.log_stream(&self.pod, params).await?;
+        let mut stream = self.pods.log_stream(&self.pod, params).await?.compat();
         let mut buf = Vec::new();
         let mut stored = 0;
         loop {
-            buf.clear();
-            let read = stream.read_until(b'\n', &mut buf).await.map_err(kube::Error::ReadEvents)?;
-            if read == 0 || (!last && buf.last() != Some(&b'\n')) {
-                return Ok(stored);
+            let read = read_line(&mut stream, &mut buf, MAX_READ_BYTES).await.map_err(kube::Error::ReadEvents)?;
+            match read {
+                None => return Ok(stored),
+                Some(read) if !read.ended && !last => return Ok(stored),
+                Some(_) => {}
             }
-            while matches!(buf.last(), Some(b'\n' | b'\r')) {
-                buf.pop();
-            }
-            buf.truncate(MAX_READ_BYTES);
             let line = String::from_utf8_lossy(&buf);
             let (at, text) = split_timestamp(&line);
             if cursor.accept(&at) {

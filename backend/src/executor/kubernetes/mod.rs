@@ -62,6 +62,8 @@ pub struct Settings {
     pub deadline_seconds: i64,
     /// How long an image may fail to pull before the execution is failed.
     pub image_pull_timeout: Duration,
+    /// The most log lines kept of one execution.
+    pub log_max_lines: u64,
 }
 
 impl From<&KubeConfig> for Settings {
@@ -72,6 +74,7 @@ impl From<&KubeConfig> for Settings {
             backoff_limit: config.backoff_limit,
             deadline_seconds: config.deadline_seconds,
             image_pull_timeout: Duration::from_secs(config.image_pull_timeout_seconds),
+            log_max_lines: crate::config::Config::default().log_max_lines,
         }
     }
 }

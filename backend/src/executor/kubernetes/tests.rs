@@ -25,6 +25,7 @@ fn settings() -> Settings {
         backoff_limit: 2,
         deadline_seconds: 120,
         image_pull_timeout: std::time::Duration::from_secs(60),
+        log_max_lines: 1_000,
     }
 }
 
@@ -231,7 +232,7 @@ async fn a_broken_log_stream_resumes_without_losing_or_repeating_lines() {
     let store = crate::store::Store::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display()))
         .await
         .unwrap();
-    let recorder = crate::executor::Recorder::start(store.clone(), test_launch());
+    let recorder = crate::executor::Recorder::start(store.clone(), test_launch(), 1_000);
     let sink: LogSink = recorder.sink();
     let follower = super::follow::Follower {
         pods: Api::namespaced(client, "k8x-jobs"),

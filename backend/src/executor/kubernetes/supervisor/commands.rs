@@ -88,7 +88,7 @@ impl Supervisor {
     /// Starts following an execution.
     pub(super) fn track(&self, launch: Launch) -> Tracked {
         let job_name = job_name(&launch.service.name, &launch.execution_id, launch.attempt);
-        let recorder = Recorder::start(self.ctx.store.clone(), launch);
+        let recorder = Recorder::start(self.ctx.store.clone(), launch, self.ctx.settings.log_max_lines);
         Tracked {
             job_name,
             recorder,
