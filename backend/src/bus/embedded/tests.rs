@@ -1,6 +1,7 @@
 use cloudevents::{AttributesReader, EventBuilder, EventBuilderV10};
 
 use super::*;
+use sea_orm::ConnectionTrait;
 use crate::store::Store;
 
 /// The bus on the database at `path`, as the k8x named `this-k8x` (a restart is the same k8x).
@@ -75,4 +76,62 @@ async fn one_process_consumes_a_group_at_a_time_and_committed_offsets_never_move
     holder.close().await;
     let next = tokio::time::timeout(Duration::from_secs(5), waiting.next()).await.expect("taken over").unwrap();
     assert_eq!(next.event.unwrap().id(), "c");
+}
+
+#[tokio::test]
+async fn concurrent_publishes_are_committed_together_and_each_is_stored_once_in_its_callers_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = bus_on(&dir.path().join("bus.db")).await;
+    let publishers: Vec<_> = (0..40)
+        .map(|p| {
+            let bus = bus.clone();
+            tokio::spawn(async move {
+                for n in 0..25 {
+                    bus.publish(&event(&format!("{p}-{n}"))).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    // A batch goes in whole: its events get consecutive offsets.
+    bus.publish_all(&[event("batch-1"), event("batch-2"), event("batch-3")]).await.unwrap();
+    for publisher in publishers {
+        publisher.await.unwrap();
+    }
+    let mut sub = bus.subscribe("g").await.unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..1_003 {
+        let delivery = sub.next().await.unwrap();
+        seen.push((delivery.event.unwrap().id().to_owned(), delivery.position.offset));
+    }
+    let ids: std::collections::HashSet<_> = seen.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(ids.len(), 1_003, "every event once");
+    for p in 0..40 {
+        let mine: Vec<_> = seen.iter().filter(|(id, _)| id.starts_with(&format!("{p}-"))).map(|(id, _)| id.clone()).collect();
+        assert_eq!(mine, (0..25).map(|n| format!("{p}-{n}")).collect::<Vec<_>>(), "a caller's events in its order");
+    }
+    let batch: Vec<_> = seen.iter().filter(|(id, _)| id.starts_with("batch-")).map(|(_, offset)| *offset).collect();
+    assert_eq!(batch.len(), 3);
+    assert!(batch.windows(2).all(|w| w[1] == w[0] + 1), "one transaction: {batch:?}");
+}
+
+#[tokio::test]
+async fn a_batch_that_cannot_be_stored_is_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = bus_on(&dir.path().join("bus.db")).await;
+    bus.publish(&event("before")).await.unwrap();
+    // The table refuses the third event of the batch: none of the batch may stay.
+    bus.db
+        .execute_unprepared(
+            "CREATE TRIGGER refuse BEFORE INSERT ON bus_records WHEN NEW.event LIKE '%\"refused\"%' \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        )
+        .await
+        .unwrap();
+    let refused = bus.publish_all(&[event("one"), event("two"), event("refused")]).await;
+    assert!(refused.is_err());
+    bus.publish(&event("after")).await.unwrap();
+    let mut sub = bus.subscribe("g").await.unwrap();
+    let first = sub.next().await.unwrap().event.unwrap();
+    let second = sub.next().await.unwrap().event.unwrap();
+    assert_eq!([first.id(), second.id()], ["before", "after"], "nothing of the refused batch was stored");
 }

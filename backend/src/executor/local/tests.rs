@@ -201,3 +201,34 @@ async fn a_background_process_that_keeps_the_output_open_does_not_hold_the_execu
     assert!(lines.contains(&"stdout:left-behind".to_owned()), "{lines:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(15), "it ended after {:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn a_flood_of_output_is_kept_in_order_up_to_the_cap_and_an_endless_line_is_cut() {
+    let mut launch = launch();
+    let script = "seq 1 60000";
+    launch.service.job.spec.as_mut().unwrap().template.spec.as_mut().unwrap().containers[0].args =
+        Some(vec![script.to_owned()]);
+    let (_dir, store, executor) = prepared(&launch).await;
+    let executor = executor.keeping_log_lines(50_000);
+    executor.launch(launch.clone()).await.unwrap();
+    executor.wait().await;
+    let row = store.execution(&launch.execution_id).await.unwrap().unwrap();
+    assert_eq!(ExecutionStatus::parse(&row.status), ExecutionStatus::Succeeded);
+    let lines = store.log_after(&row.id, 0, 100_000).await.unwrap();
+    assert_eq!(lines.len(), 50_001, "the cap, then one line saying so");
+    assert!(lines[..50_000].iter().zip(1..).all(|(line, n)| line.text == n.to_string()), "in order, none lost");
+    let last = lines.last().unwrap();
+    assert_eq!(last.stream, "k8x");
+    assert!(last.text.contains("limit of 50000 lines"), "{}", last.text);
+
+    // Without a cap in the way, the endless line is cut while read, and the line after it is kept.
+    let mut launch = crate::executor::environment::tests::launch();
+    launch.execution_id = "x2".into();
+    launch.service.job.spec.as_mut().unwrap().template.spec.as_mut().unwrap().containers[0].args =
+        Some(vec!["head -c 3000000 /dev/zero | tr '\\0' x; echo; echo after".to_owned()]);
+    let (_dir, store, row) = execute(launch).await;
+    let lines = store.log_after(&row.id, 0, 10).await.unwrap();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].text.len() <= crate::executor::mask::MAX_LINE_BYTES + 64, "cut: {}", lines[0].text.len());
+    assert_eq!(lines[1].text, "after");
+}
