@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Builds k8x without cargo-leptos, the same two builds it does: the browser half (wasm + wasm-bindgen, into
 # target/site/pkg) and the server binary. `cargo leptos build` gives the same result where it is installed.
+# `build.sh --release`: the optimised server and the `wasm-release` bundle shrunk by wasm-opt (what
+# `run.sh` starts); without it, the debug builds of the fast edit loop (`dev.sh`, the tests).
 set -euo pipefail
+release=false
+if [ "${1:-}" = "--release" ]; then release=true; fi
 source "$(dirname "$0")/env.sh"
 cd "$K8X_ROOT"
 
@@ -16,11 +20,33 @@ fi
 
 site="$K8X_ROOT/target/site"
 mkdir -p "$site/pkg"
-# shellcheck disable=SC2086
-cargo build -p frontend --lib --target wasm32-unknown-unknown $WASM_BUILD_FLAGS
-wasm-bindgen --target web --no-typescript --out-name k8x --out-dir "$site/pkg" \
-  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/debug/frontend.wasm"
-mv "$site/pkg/k8x_bg.wasm" "$site/pkg/k8x.wasm"
+if $release; then
+  # wasm-opt from npm's binaryen: Debian's binaryen 108 writes a wasm that fails in the browser.
+  binaryen="$K8X_TOOLS/binaryen"
+  if [ ! -x "$binaryen/node_modules/.bin/wasm-opt" ]; then
+    echo "[build] installing wasm-opt (npm binaryen 132, once)"
+    mkdir -p "$binaryen"
+    (cd "$binaryen" && npm install --no-save --no-audit --no-fund --loglevel=error binaryen@132.0.0)
+  fi
+  # shellcheck disable=SC2086
+  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release $WASM_BUILD_FLAGS
+  wasm-bindgen --target web --no-typescript --out-name k8x --out-dir "$site/pkg" \
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm"
+  "$binaryen/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types \
+    "$site/pkg/k8x_bg.wasm" -o "$site/pkg/k8x.wasm"
+  rm "$site/pkg/k8x_bg.wasm"
+else
+  # shellcheck disable=SC2086
+  cargo build -p frontend --lib --target wasm32-unknown-unknown $WASM_BUILD_FLAGS
+  wasm-bindgen --target web --no-typescript --out-name k8x --out-dir "$site/pkg" \
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/debug/frontend.wasm"
+  mv "$site/pkg/k8x_bg.wasm" "$site/pkg/k8x.wasm"
+fi
 cp style/main.css "$site/pkg/k8x.css"
 cp -r public/. "$site/"
-cargo build -p server --bin k8x
+if $release; then
+  cargo build -p server --bin k8x --release
+else
+  cargo build -p server --bin k8x
+fi

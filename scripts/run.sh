@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Builds and starts k8x on the embedded defaults: SQLite in ./data, the embedded bus, the local executor, the
-# demo project, at http://127.0.0.1:3000. Any K8X_* variable set in the environment is honoured.
-# Once k8x answers, it prints where to sign in and the quickstart's ingest token (made on the first start).
+# Builds (optimised: the release server and the wasm-opt'ed browser bundle) and starts k8x on the embedded
+# defaults: SQLite in ./data, the embedded bus, the local executor, the demo project, at http://127.0.0.1:3000.
+# Any K8X_* variable set in the environment is honoured. Once k8x answers, it prints where to sign in and the
+# quickstart's ingest token (made on the first start). `scripts/dev.sh` does the same with the debug builds,
+# which build much faster while you change k8x.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 "$K8X_ROOT/scripts/setup.sh"
-"$K8X_ROOT/scripts/build.sh"
+profile=release
+if [ "${K8X_DEV:-}" = 1 ]; then profile=debug; fi
+if [ "$profile" = release ]; then "$K8X_ROOT/scripts/build.sh" --release; else "$K8X_ROOT/scripts/build.sh"; fi
 cd "$K8X_ROOT"
 export K8X_SITE_ROOT="${K8X_SITE_ROOT:-$K8X_ROOT/target/site}"
 data="${K8X_DATA_DIR:-data}"
 listen="${K8X_LISTEN:-127.0.0.1:3000}"
 
-"$CARGO_TARGET_DIR/debug/k8x" &
+"$CARGO_TARGET_DIR/$profile/k8x" &
 k8x=$!
 trap 'kill -TERM "$k8x" 2>/dev/null; wait "$k8x"' INT TERM
 for _ in $(seq 1 100); do

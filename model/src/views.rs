@@ -69,6 +69,24 @@ pub struct ServiceSummary {
     pub last_run: Option<ExecutionSummary>,
 }
 
+/// One page of the services list.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServicePage {
+    pub services: Vec<ServiceSummary>,
+    /// How many services match, on every page.
+    pub total: u64,
+    /// This page's number, from 1.
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl ServicePage {
+    /// How many pages the matches fill (at least one).
+    pub fn pages(&self) -> u64 {
+        self.total.div_ceil(self.per_page.max(1)).max(1)
+    }
+}
+
 /// The service page: its files (secrets masked) and its recent runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServiceDetail {

@@ -9,7 +9,7 @@ pub use admin::*;
 use leptos::prelude::*;
 use model::{
     access::CurrentUser,
-    views::{ExecutionDetail, ExecutionSummary, ServiceDetail, ServiceSummary},
+    views::{ExecutionDetail, ExecutionSummary, ServiceDetail, ServicePage},
 };
 
 #[cfg(feature = "ssr")]
@@ -44,12 +44,12 @@ pub async fn who_am_i() -> Result<Option<CurrentUser>, ServerFnError> {
     Ok(caller().await.ok().as_ref().map(backend::views::access::current_user))
 }
 
-/// The services matching `search` (all when it is empty), and the problems found loading them.
+/// Page `page` of the services matching `search` (all when it is empty), and the problems found loading them.
 #[server(endpoint = "list_services")]
-pub async fn list_services(search: String) -> Result<(Vec<ServiceSummary>, Vec<String>), ServerFnError> {
+pub async fn list_services(search: String, page: u64) -> Result<(ServicePage, Vec<String>), ServerFnError> {
     allowed(backend::access::Permission::Read).await?;
     let state = state()?;
-    let services = backend::views::services(&state.store, &search).await.map_err(internal)?;
+    let services = backend::views::services(&state.store, &search, page).await.map_err(internal)?;
     Ok((services, state.catalog_problems.iter().map(ToString::to_string).collect()))
 }
 

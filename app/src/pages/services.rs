@@ -1,5 +1,5 @@
-//! `/services`: every service with its type, tags, trigger events and last run; `?q=` narrows the list to
-//! services whose name, description, project, tag or trigger event contains the text.
+//! `/services`: the services with their type, tags, trigger events and last run, fifty to a page (`?page=`);
+//! `?q=` narrows the list to services whose name, description, project, tag or trigger event contains the text.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -13,7 +13,8 @@ use crate::{
 pub fn ServicesPage() -> impl IntoView {
     let query = use_query_map();
     let search = move || query.read().get("q").unwrap_or_default();
-    let services = Resource::new(search, list_services);
+    let page = move || query.read().get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(1);
+    let services = Resource::new(move || (search(), page()), |(search, page)| list_services(search, page));
     view! {
         <h1>"Services"</h1>
         <form method="get" action="/services" class="search">
@@ -24,14 +25,42 @@ pub fn ServicesPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match services.await {
                     Err(err) => view! { <p class="error">{err.to_string()}</p> }.into_any(),
-                    Ok((list, problems)) => view! {
+                    Ok((page, _)) if page.total == 0 && !search().trim().is_empty() => view! {
+                        <p class="empty">"No services match."</p>
+                    }.into_any(),
+                    Ok((page, problems)) => view! {
                         <Problems problems/>
-                        <ServiceTable list/>
+                        <Pager page=page.clone() search=search()/>
+                        <ServiceTable list=page.services/>
                     }.into_any(),
                 }
             })}
         </Suspense>
     }
+}
+
+/// "Services 51–100 of 1,000" with links to the previous and next pages.
+#[component]
+fn Pager(page: model::views::ServicePage, search: String) -> impl IntoView {
+    let link = move |to: u64| {
+        let q: String = form_urlencoded::byte_serialize(search.as_bytes()).collect();
+        if q.is_empty() {
+            format!("/services?page={to}")
+        } else {
+            format!("/services?q={q}&page={to}")
+        }
+    };
+    let first = (page.page - 1) * page.per_page + 1;
+    let last = (first + page.services.len() as u64).saturating_sub(1);
+    (page.total > 0).then(|| {
+        view! {
+            <p class="pager" id="services-pager">
+                {format!("Services {first}–{last} of {}", page.total)}
+                {(page.page > 1).then(|| view! { " " <a rel="prev" href=link(page.page - 1)>"← Previous"</a> })}
+                {(page.page < page.pages()).then(|| view! { " " <a rel="next" href=link(page.page + 1)>"Next →"</a> })}
+            </p>
+        }
+    })
 }
 
 #[component]

@@ -61,10 +61,7 @@ impl ServiceIndex {
                 }
             }
             for (ty, subjects) in types {
-                self.by_type
-                    .entry(ty.to_owned())
-                    .or_default()
-                    .push(Subscriber { service: spec.clone(), subjects });
+                self.by_type.entry(ty.to_owned()).or_default().push(Subscriber { service: spec.clone(), subjects });
             }
         }
         self.by_name.insert(spec.name.clone(), spec);
@@ -73,9 +70,10 @@ impl ServiceIndex {
     /// The active services subscribed to events of type `ty` and subject `subject`.
     pub fn matching<'a>(&'a self, ty: &str, subject: Option<&'a str>) -> impl Iterator<Item = &'a Arc<ServiceSpec>> {
         self.by_type.get(ty).into_iter().flatten().filter_map(move |subscriber| {
-            let wanted = subscriber.subjects.as_ref().is_none_or(|subjects| {
-                subject.is_some_and(|subject| subjects.iter().any(|s| s == subject))
-            });
+            let wanted = subscriber
+                .subjects
+                .as_ref()
+                .is_none_or(|subjects| subject.is_some_and(|subject| subjects.iter().any(|s| s == subject)));
             wanted.then_some(&subscriber.service)
         })
     }
@@ -113,8 +111,7 @@ struct Current {
 
 impl Catalog {
     pub fn new(store: Store) -> Self {
-        let current =
-            Current { index: Arc::default(), changes: None, fingerprint: None, checked: Instant::now() };
+        let current = Current { index: Arc::default(), changes: None, fingerprint: None, checked: Instant::now() };
         Self { store, current: Arc::new(Mutex::new(current)) }
     }
 
@@ -139,7 +136,12 @@ impl Catalog {
         }
         let index = Arc::new(ServiceIndex::build(self.store.services().await?));
         let mut current = self.current.lock().expect("not poisoned");
-        *current = Current { index: index.clone(), changes: Some(changes), fingerprint: Some(fingerprint), checked: Instant::now() };
+        *current = Current {
+            index: index.clone(),
+            changes: Some(changes),
+            fingerprint: Some(fingerprint),
+            checked: Instant::now(),
+        };
         Ok(index)
     }
 }

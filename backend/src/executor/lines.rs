@@ -68,10 +68,7 @@ mod tests {
     async fn lines_are_split_and_long_ones_cut_while_read() {
         let lines = all(b"one\r\ntwo\nabcdefghij\nlast", 4).await;
         let texts: Vec<_> = lines.iter().map(|(t, r)| (t.as_str(), r.ended, r.cut)).collect();
-        assert_eq!(
-            texts,
-            [("one", true, false), ("two", true, false), ("abcd", true, true), ("last", false, false)]
-        );
+        assert_eq!(texts, [("one", true, false), ("two", true, false), ("abcd", true, true), ("last", false, false)]);
         // Exactly the limit, then its newline: not cut.
         assert_eq!(all(b"abcd\n", 4).await[0], ("abcd".into(), Read { ended: true, cut: false }));
         assert!(all(b"", 4).await.is_empty());

@@ -89,7 +89,9 @@ impl Spool {
                     return;
                 }
                 // No disk to spill to: memory it is (the per-execution cap still bounds it).
-                Err(err) if !spilling => tracing::warn!(%err, "could not spill log lines to disk; keeping them in memory"),
+                Err(err) if !spilling => {
+                    tracing::warn!(%err, "could not spill log lines to disk; keeping them in memory")
+                }
                 // Once spilling, lines must not overtake those in the file: a line that cannot follow is lost.
                 Err(err) => {
                     tracing::error!(%err, "could not spill a log line to disk; it is lost");

@@ -398,6 +398,29 @@ impl Store {
             .await?)
     }
 
+    /// The newest execution of each of `services` (one query, each found through the (service, created)
+    /// index), by service.
+    pub async fn last_runs(&self, services: &[String]) -> Result<std::collections::HashMap<String, execution::Model>> {
+        use sea_orm::sea_query::Expr;
+        if services.is_empty() {
+            return Ok(Default::default());
+        }
+        let rows = execution::Entity::find()
+            .filter(execution::Column::Service.is_in(services.iter().cloned()))
+            .filter(Expr::cust(
+                "executions.created_at = (SELECT MAX(newest.created_at) FROM executions newest \
+                 WHERE newest.service = executions.service)",
+            ))
+            .order_by_desc(execution::Column::Id)
+            .all(&self.db)
+            .await?;
+        let mut last = std::collections::HashMap::new();
+        for row in rows {
+            last.entry(row.service.clone()).or_insert(row);
+        }
+        Ok(last)
+    }
+
     /// The executions an event caused.
     pub async fn executions_of_event(&self, event_key: &str) -> Result<Vec<execution::Model>> {
         Ok(execution::Entity::find()

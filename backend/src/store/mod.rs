@@ -31,7 +31,7 @@ pub use dead_letters::NewDeadLetter;
 pub use endings::Settled;
 pub use executions::{Cap, ExecutionFilter, NewExecution};
 pub use logs::{LogCursor, NewLogLine};
-pub use services::CatalogFingerprint;
+pub use services::{CatalogFingerprint, ServiceListing};
 pub use sources::WebhookShape;
 pub use tokens::NewToken;
 pub use users::Guarded;

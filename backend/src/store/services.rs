@@ -4,11 +4,24 @@ use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    sea_query::OnConflict,
-    ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::OnConflict, ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::{entities::service, Result, Store};
+
+/// A service as the services list shows it: no files, no secrets.
+#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
+pub struct ServiceListing {
+    pub name: String,
+    pub project: String,
+    pub kind: String,
+    pub description: String,
+    pub active: bool,
+    pub allow_manual_triggering: bool,
+    pub trigger_events: String,
+    pub tags: String,
+}
 
 /// What the services table looks like, cheaply: how many services, and the newest change. Any upsert or
 /// removal changes it.
@@ -82,6 +95,45 @@ impl Store {
     pub async fn services(&self) -> Result<Vec<service::Model>> {
         let rows = service::Entity::find().order_by_asc(service::Column::Name).all(&self.db).await?;
         rows.into_iter().map(|row| self.opened(row)).collect()
+    }
+
+    /// A page of services (by name) whose name, description, project, tags or trigger events contain
+    /// `search` (ignoring case), without their files or secrets; and how many match in all.
+    pub async fn service_page(&self, search: &str, offset: u64, limit: u64) -> Result<(Vec<ServiceListing>, u64)> {
+        use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+        use service::Column as C;
+        let needle = search.trim().to_lowercase();
+        let mut query = service::Entity::find();
+        if !needle.is_empty() {
+            // `\` escapes LIKE's wildcards, so that `50%` means what it says.
+            let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let pattern = LikeExpr::new(format!("%{escaped}%")).escape('\\');
+            let mut any = sea_orm::Condition::any();
+            for column in [C::Name, C::Description, C::Project, C::Tags, C::TriggerEvents] {
+                any = any.add(Expr::expr(Func::lower(Expr::col(column))).like(pattern.clone()));
+            }
+            query = query.filter(any);
+        }
+        let total = query.clone().count(&self.db).await?;
+        let rows = query
+            .select_only()
+            .columns([
+                C::Name,
+                C::Project,
+                C::Kind,
+                C::Description,
+                C::Active,
+                C::AllowManualTriggering,
+                C::TriggerEvents,
+                C::Tags,
+            ])
+            .order_by_asc(C::Name)
+            .offset(offset)
+            .limit(limit)
+            .into_model::<ServiceListing>()
+            .all(&self.db)
+            .await?;
+        Ok((rows, total))
     }
 
     /// One service by name, secrets opened.

@@ -4,30 +4,31 @@
 pub mod access;
 
 use model::views::{
-    AttemptSummary, ExecutionDetail, ExecutionStatus, ExecutionSummary, LogLine, ServiceDetail, ServiceSummary,
+    AttemptSummary, ExecutionDetail, ExecutionStatus, ExecutionSummary, LogLine, ServiceDetail, ServicePage,
+    ServiceSummary,
 };
 use serde_json::Value;
 
 use crate::store::{
     entities::{execution, service},
-    Result, Store,
+    Result, ServiceListing, Store,
 };
 
-/// The services whose name, description, project, tags or trigger events contain `search` (ignoring case;
-/// all of them when it is blank), each with its last run.
-pub async fn services(store: &Store, search: &str) -> Result<Vec<ServiceSummary>> {
-    let needle = search.trim().to_lowercase();
-    let matches = |row: &service::Model| {
-        [&row.name, &row.description, &row.project, &row.tags, &row.trigger_events]
-            .iter()
-            .any(|field| field.to_lowercase().contains(&needle))
-    };
-    let mut out = Vec::new();
-    for row in store.services().await?.into_iter().filter(|row| matches(row)) {
-        let last_run = store.executions(Some(&row.name), 1).await?.into_iter().next().map(execution_summary);
-        out.push(service_summary(&row, last_run));
-    }
-    Ok(out)
+/// Services per page of the list.
+pub const SERVICES_PER_PAGE: u64 = 50;
+
+/// Page `page` (from 1) of the services whose name, description, project, tags or trigger events contain
+/// `search` (ignoring case; all of them when it is blank), each with its last run: three queries whatever the
+/// number of services.
+pub async fn services(store: &Store, search: &str, page: u64) -> Result<ServicePage> {
+    let page = page.max(1);
+    let offset = (page - 1).saturating_mul(SERVICES_PER_PAGE);
+    let (rows, total) = store.service_page(search, offset, SERVICES_PER_PAGE).await?;
+    let names: Vec<String> = rows.iter().map(|row| row.name.clone()).collect();
+    let mut last_runs = store.last_runs(&names).await?;
+    let services =
+        rows.iter().map(|row| service_summary(row, last_runs.remove(&row.name).map(execution_summary))).collect();
+    Ok(ServicePage { services, total, page, per_page: SERVICES_PER_PAGE })
 }
 
 /// One service's page.
@@ -36,7 +37,7 @@ pub async fn service(store: &Store, name: &str) -> Result<Option<ServiceDetail>>
     let recent_runs: Vec<_> = store.executions(Some(name), 20).await?.into_iter().map(execution_summary).collect();
     let spec = crate::catalog::read_service(&row).ok();
     Ok(Some(ServiceDetail {
-        summary: service_summary(&row, recent_runs.first().cloned()),
+        summary: service_summary(&listing(&row), recent_runs.first().cloned()),
         manifest: row.manifest.clone(),
         deployment: row.deployment.clone(),
         configs: row.configs.as_deref().map(pretty),
@@ -85,7 +86,20 @@ pub async fn execution(store: &Store, id: &str, whole_log: bool) -> Result<Optio
     }))
 }
 
-fn service_summary(row: &service::Model, last_run: Option<ExecutionSummary>) -> ServiceSummary {
+fn listing(row: &service::Model) -> ServiceListing {
+    ServiceListing {
+        name: row.name.clone(),
+        project: row.project.clone(),
+        kind: row.kind.clone(),
+        description: row.description.clone(),
+        active: row.active,
+        allow_manual_triggering: row.allow_manual_triggering,
+        trigger_events: row.trigger_events.clone(),
+        tags: row.tags.clone(),
+    }
+}
+
+fn service_summary(row: &ServiceListing, last_run: Option<ExecutionSummary>) -> ServiceSummary {
     let list = |json: &str| serde_json::from_str::<Vec<String>>(json).unwrap_or_default();
     ServiceSummary {
         name: row.name.clone(),

@@ -79,7 +79,9 @@ async fn main() -> anyhow::Result<()> {
                     None => request,
                 };
                 let outcome = match request.send().await {
-                    Ok(response) if response.status().is_success() => response.bytes().await.map(|_| ()).map_err(|e| e.to_string()),
+                    Ok(response) if response.status().is_success() => {
+                        response.bytes().await.map(|_| ()).map_err(|e| e.to_string())
+                    }
                     Ok(response) => Err(format!("HTTP {}", response.status())),
                     Err(err) => Err(err.to_string()),
                 };

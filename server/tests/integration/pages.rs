@@ -75,3 +75,36 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[tokio::test]
+async fn the_services_list_comes_in_pages_with_each_services_last_run_and_a_literal_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    for n in 0..120 {
+        let manifest = format!(
+            r#"{{"name": "svc-{n:03}", "type": "k8x_job", "description": "{}", "trigger_events": ["t.svc-{n:03}"]}}"#,
+            if n == 77 { "50% done" } else { "5 of 10 done" }
+        );
+        crate::helpers::service(&project, &format!("svc-{n:03}"), &manifest, "echo ran", &[]);
+    }
+    let app = spawn_app_with(Db::Sqlite, dir).await;
+    app.post_event("pages-1", "t.svc-001", serde_json::json!({})).await;
+    let run = app.finished(&app.executions_of("pages-1", 1).await[0].id).await;
+
+    let first = page(&app, "/services").await;
+    assert!(first.contains("Services 1–50 of 120"), "the pager counts");
+    assert!(first.contains(r#"href="/services/svc-049""#) && !first.contains(r#"href="/services/svc-050""#));
+    assert!(first.contains(r#"href="/services?page=2""#) && !first.contains(r#"rel="prev""#));
+    assert!(first.contains(&format!(r#"href="/executions/{}""#, run.id)), "svc-001's last run is shown");
+    let last = page(&app, "/services?page=3").await;
+    assert!(last.contains("Services 101–120 of 120") && last.contains(r#"href="/services/svc-119""#));
+    assert!(last.contains(r#"href="/services?page=2""#) && !last.contains(r#"rel="next""#));
+    // `%` is a character to look for, not a wildcard.
+    let found = page(&app, "/services?q=50%25").await;
+    assert!(
+        found.contains(r#"href="/services/svc-077""#) && found.contains("Services 1–1 of 1"),
+        "only the literal match"
+    );
+    let none = page(&app, "/services?q=nothing-like-it").await;
+    assert!(none.contains("No services match."), "an empty search says so");
+}

@@ -49,7 +49,10 @@ impl Appender {
             return Ok(());
         }
         let (done, answer) = oneshot::channel();
-        self.queue.send(Pending { records, done }).await.map_err(|_| BusError::Task("the bus writer has stopped".into()))?;
+        self.queue
+            .send(Pending { records, done })
+            .await
+            .map_err(|_| BusError::Task("the bus writer has stopped".into()))?;
         match answer.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(why)) => Err(BusError::Task(why)),

@@ -1,8 +1,8 @@
 use cloudevents::{AttributesReader, EventBuilder, EventBuilderV10};
 
 use super::*;
-use sea_orm::ConnectionTrait;
 use crate::store::Store;
+use sea_orm::ConnectionTrait;
 
 /// The bus on the database at `path`, as the k8x named `this-k8x` (a restart is the same k8x).
 async fn bus_on(path: &std::path::Path) -> EmbeddedBus {
@@ -106,7 +106,8 @@ async fn concurrent_publishes_are_committed_together_and_each_is_stored_once_in_
     let ids: std::collections::HashSet<_> = seen.iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(ids.len(), 1_003, "every event once");
     for p in 0..40 {
-        let mine: Vec<_> = seen.iter().filter(|(id, _)| id.starts_with(&format!("{p}-"))).map(|(id, _)| id.clone()).collect();
+        let mine: Vec<_> =
+            seen.iter().filter(|(id, _)| id.starts_with(&format!("{p}-"))).map(|(id, _)| id.clone()).collect();
         assert_eq!(mine, (0..25).map(|n| format!("{p}-{n}")).collect::<Vec<_>>(), "a caller's events in its order");
     }
     let batch: Vec<_> = seen.iter().filter(|(id, _)| id.starts_with("batch-")).map(|(_, offset)| *offset).collect();
