@@ -5,11 +5,16 @@
 //! commit means redelivery; since execution ids derive from (event, service) and an executor launches only a
 //! queued execution, redelivery never runs anything twice.
 //!
+//! Deliveries are handled side by side ([`IN_FLIGHT`] at most), except that those sharing an ordering key
+//! (subject, else source) go one after another in bus order ([`flow`]): one slow launch holds up its own key
+//! only. Commits follow every [`COMMIT_EVERY`], up to the first delivery not yet handled.
+//!
 //! Poison never stops the line: a record that is no CloudEvent is dead-lettered at once, and one whose handling
 //! keeps failing for a reason a retry will not fix (say, a value the database refuses) after
 //! [`MAX_ATTEMPTS`]; both with the reason and the original record, then committed past. Failures a retry may fix
 //! (the database or the executor unreachable) are retried for as long as they last, and [`Readiness`] shows it.
 
+mod flow;
 mod handle;
 pub mod index;
 mod manual;
@@ -27,7 +32,7 @@ pub use readiness::Readiness;
 pub use relaunch::StoredLaunches;
 
 use crate::{
-    bus::{Bus, Delivery, Verdict},
+    bus::{Bus, Delivery, Subscription, Verdict},
     executor::Executor,
     store::{NewDeadLetter, Store},
 };
@@ -40,6 +45,14 @@ const COMMIT_ATTEMPTS: u32 = 5;
 
 /// How often handling may fail for a reason a retry will not fix before the record is dead-lettered.
 pub const MAX_ATTEMPTS: u32 = 5;
+
+/// The most deliveries handled at once.
+pub const IN_FLIGHT: usize = 32;
+/// The most deliveries taken from the bus and not yet committed (handled, being handled, or waiting for their
+/// key): memory stays bounded whatever the bus holds.
+const MAX_TAKEN: usize = 1024;
+/// How often handled deliveries are committed.
+pub const COMMIT_EVERY: Duration = Duration::from_millis(50);
 
 /// The slowest retry of a failing step.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -98,54 +111,117 @@ impl Dispatcher {
             }
         };
         let mut backoff = Backoff::default();
-        'consume: loop {
-            let delivery = tokio::select! {
-                _ = shutdown.cancelled() => break 'consume,
-                delivery = subscription.next() => delivery,
+        let mut flow = flow::Flow::default();
+        let mut handling = tokio::task::JoinSet::new();
+        let mut commit_due = tokio::time::interval(COMMIT_EVERY);
+        commit_due.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut stopping = false;
+        while !stopping {
+            let room = flow.in_flight() < IN_FLIGHT && flow.taken() < MAX_TAKEN;
+            let step = tokio::select! {
+                _ = shutdown.cancelled() => Step::Stop,
+                Some(done) = handling.join_next(), if !handling.is_empty() => Step::Handled(done),
+                _ = commit_due.tick(), if flow.can_commit() => Step::Commit,
+                delivery = subscription.next(), if room => Step::Delivered(delivery),
             };
-            let delivery = match delivery {
-                Ok(delivery) => {
+            match step {
+                Step::Stop => stopping = true,
+                Step::Commit => {
+                    if !commit(subscription.as_mut(), flow.committable(), &shutdown).await {
+                        stopping = true;
+                    }
+                }
+                Step::Handled(done) => match done {
+                    Ok((delivery, true)) => {
+                        if let Some(next) = flow.finish(delivery) {
+                            handling.spawn(self.clone().handle_in_turn(next, shutdown.clone()));
+                        }
+                    }
+                    // Only a stop ends handling unfinished (a panic is caught and dead-lettered).
+                    Ok((_, false)) | Err(_) => stopping = true,
+                },
+                Step::Delivered(Ok(delivery)) => {
                     // The bus answers again (a failed read said otherwise).
                     self.readiness.moving();
-                    delivery
+                    backoff = Backoff::default();
+                    if let Some(ready) = flow.add(delivery) {
+                        handling.spawn(self.clone().handle_in_turn(ready, shutdown.clone()));
+                    }
                 }
-                Err(err) => {
+                Step::Delivered(Err(err)) => {
                     tracing::error!(%err, "reading the bus failed");
                     self.readiness.failing(format!("reading the bus failed: {err}"));
                     if !pause(&shutdown, backoff.next()).await {
-                        break 'consume;
-                    }
-                    continue;
-                }
-            };
-            backoff = Backoff::default();
-            if !self.settle(&delivery, &shutdown).await {
-                break 'consume;
-            }
-            // A commit that keeps failing (say, the partition moved to another replica) is given up: the work
-            // is done and idempotent, so at worst the event is delivered again and changes nothing.
-            for attempt in 1..=COMMIT_ATTEMPTS {
-                match subscription.commit(&delivery).await {
-                    Ok(()) => break,
-                    Err(err) if attempt < COMMIT_ATTEMPTS => {
-                        tracing::warn!(%err, offset = delivery.position.offset, attempt, "committing failed; retrying");
-                        if !pause(&shutdown, backoff.next()).await {
-                            break 'consume;
-                        }
-                    }
-                    Err(err) => {
-                        tracing::error!(%err, offset = delivery.position.offset, "committing failed; moving on")
+                        stopping = true;
                     }
                 }
             }
         }
+        // Stopping: what is being handled ends soon (a retry waiting for the database gives up at once), and
+        // what finished is committed; the rest comes again after a restart.
+        while let Some(done) = handling.join_next().await {
+            if let Ok((delivery, true)) = done {
+                let _ = flow.finish(delivery);
+            }
+        }
+        commit(subscription.as_mut(), flow.committable(), &CancellationToken::new()).await;
         // A clean stop lets go of the embedded bus's group at once. (A Kafka consumer with static membership stays
         // in its group until its session times out, 10 s: a restart within that takes its partitions back.)
         subscription.close().await;
     }
 }
 
+/// What the consume loop does next.
+enum Step {
+    Stop,
+    Commit,
+    Handled(Result<(Delivery, bool), tokio::task::JoinError>),
+    Delivered(crate::bus::Result<Delivery>),
+}
+
+/// Commits each delivery (per partition, everything up to it). A commit that keeps failing (say, the partition
+/// moved to another replica) is given up: the work is done and idempotent, so at worst the events are delivered
+/// again and change nothing. `false` when k8x stops while retrying.
+async fn commit(subscription: &mut dyn Subscription, deliveries: Vec<Delivery>, shutdown: &CancellationToken) -> bool {
+    for delivery in deliveries {
+        let mut backoff = Backoff::default();
+        for attempt in 1..=COMMIT_ATTEMPTS {
+            match subscription.commit(&delivery).await {
+                Ok(()) => break,
+                Err(err) if attempt < COMMIT_ATTEMPTS => {
+                    tracing::warn!(%err, offset = delivery.position.offset, attempt, "committing failed; retrying");
+                    if !pause(shutdown, backoff.next()).await {
+                        return false;
+                    }
+                }
+                Err(err) => tracing::error!(%err, offset = delivery.position.offset, "committing failed; moving on"),
+            }
+        }
+    }
+    true
+}
+
 impl Dispatcher {
+    /// Settles a delivery on a task of its own and hands it back with whether it was settled (`false`: k8x
+    /// stopped first). A panic while handling it makes it a dead letter rather than stopping the line.
+    async fn handle_in_turn(self, delivery: Delivery, shutdown: CancellationToken) -> (Delivery, bool) {
+        use futures::FutureExt;
+        let settled = std::panic::AssertUnwindSafe(self.settle(&delivery, &shutdown)).catch_unwind().await;
+        match settled {
+            Ok(settled) => (delivery, settled),
+            Err(panic) => {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown".into());
+                let reason = format!("handling it panicked: {why}");
+                let settled = self.dead_letter(&delivery, reason, 1, &shutdown).await;
+                (delivery, settled)
+            }
+        }
+    }
+
     /// Handles a delivery, or dead-letters it: `false` only when k8x stops first.
     async fn settle(&self, delivery: &Delivery, shutdown: &CancellationToken) -> bool {
         let event = match &delivery.event {
