@@ -21,6 +21,8 @@ mod manual;
 pub mod queue;
 mod readiness;
 mod relaunch;
+#[cfg(test)]
+mod tests;
 
 use std::{sync::Arc, time::Duration};
 
