@@ -21,7 +21,7 @@ build_release() {
   if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
     "$K8X_ROOT/scripts/setup.sh" >/dev/null
     "$K8X_ROOT/scripts/build.sh" --release >&2
-    cargo build --release -p k8x-bench >&2
+    RUSTFLAGS="${RUSTFLAGS:-} $K8X_RELEASE_RUSTFLAGS" cargo build --release -p k8x-bench >&2
   fi
   K8X_BIN="$CARGO_TARGET_DIR/release/k8x"
   LOAD="$CARGO_TARGET_DIR/release/k8x-load"
@@ -58,7 +58,7 @@ figure() { printf '%-58s %12s  %s\n' "$1" "$2" "$3"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 # The field $2 (e.g. requests/s) of a k8x-load line $1.
-field() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" <<<"$1"; }
+field() { sed -n "s|.*$2=\([0-9.]*\).*|\1|p" <<<"$1"; }
 
 # A fresh PostgreSQL database for a run, or nothing when PostgreSQL is not there.
 postgres_url() {

@@ -21,6 +21,7 @@ fi
 site="$K8X_ROOT/target/site"
 mkdir -p "$site/pkg"
 if $release; then
+  export RUSTFLAGS="${RUSTFLAGS:-} $K8X_RELEASE_RUSTFLAGS"
   # wasm-opt from npm's binaryen: Debian's binaryen 108 writes a wasm that fails in the browser.
   binaryen="$K8X_TOOLS/binaryen"
   if [ ! -x "$binaryen/node_modules/.bin/wasm-opt" ]; then

@@ -11,3 +11,7 @@ if [ -f "$K8X_TOOLS/toolchain.env" ]; then
   source "$K8X_TOOLS/toolchain.env"
 fi
 export WASM_BUILD_FLAGS="${WASM_BUILD_FLAGS:-}"
+# The release builds' cfg (Leptos's type-erased components: a much smaller browser bundle). Server and wasm
+# must share it, or hydration breaks; anything else built with --release uses it too, so that the release
+# dependencies are built once.
+export K8X_RELEASE_RUSTFLAGS="--cfg erase_components"

@@ -137,12 +137,45 @@ pub struct ExecutionDetail {
     pub params: String,
     /// The triggering CloudEvent, structured-mode JSON, pretty-printed.
     pub event: String,
-    /// The newest lines of the log as stored so far.
+    /// The lines shown: the newest stored so far, or the page or search matches asked for ([`LogWindow`]).
     pub log: Vec<LogLine>,
-    /// Whether earlier lines were left out of `log` (the download has them all).
+    /// Whether earlier lines were left out of the newest ones (the pages and the download have them all).
     pub log_truncated: bool,
+    /// Which lines `log` holds.
+    pub log_window: LogWindow,
+    /// How many lines the log has (for a search: how many match, up to a limit).
+    pub log_total: u64,
     /// The attempts before the current one, oldest first.
     pub attempts: Vec<AttemptSummary>,
+}
+
+/// Which part of a log a page shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LogWindow {
+    /// The newest lines, followed live while the execution runs.
+    #[default]
+    Tail,
+    /// Page `n` (from 1) of the whole log, [`LOG_PAGE_LINES`] to a page.
+    Page(u64),
+    /// Page `page` of the lines containing `text` (ignoring case).
+    Search { text: String, page: u64 },
+}
+
+/// Lines on one page of a log (and in its tail).
+pub const LOG_PAGE_LINES: u64 = 5000;
+/// The most lines a log search counts (a page says "more than" beyond it).
+pub const LOG_SEARCH_COUNT_LIMIT: u64 = 100_000;
+
+impl LogWindow {
+    /// The window a page's query asks for: `log_q` (search), `log_page`, or `log=all` (the first page).
+    pub fn from_query(log: Option<&str>, page: Option<&str>, search: Option<&str>) -> Self {
+        let page = page.and_then(|p| p.parse::<u64>().ok()).unwrap_or(1).max(1);
+        match search.map(str::trim).filter(|text| !text.is_empty()) {
+            Some(text) => Self::Search { text: text.chars().take(200).collect(), page },
+            None if log == Some("all") || page > 1 || search.is_some() => Self::Page(page),
+            None => Self::Tail,
+        }
+    }
 }
 
 /// An earlier attempt of an execution, which ended and was retried.

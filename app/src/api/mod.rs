@@ -9,7 +9,7 @@ pub use admin::*;
 use leptos::prelude::*;
 use model::{
     access::CurrentUser,
-    views::{ExecutionDetail, ExecutionSummary, ServiceDetail, ServicePage},
+    views::{ExecutionDetail, ExecutionSummary, LogWindow, ServiceDetail, ServicePage},
 };
 
 #[cfg(feature = "ssr")]
@@ -67,9 +67,9 @@ pub async fn list_executions() -> Result<Vec<ExecutionSummary>, ServerFnError> {
     backend::views::executions(&state()?.store, 200).await.map_err(internal)
 }
 
-/// One execution with its log so far: the newest lines, or all of them with `whole_log`.
+/// One execution with the part of its log `window` asks for (the newest lines, a page, search matches).
 #[server(endpoint = "get_execution")]
-pub async fn get_execution(id: String, whole_log: bool) -> Result<Option<ExecutionDetail>, ServerFnError> {
+pub async fn get_execution(id: String, window: LogWindow) -> Result<Option<ExecutionDetail>, ServerFnError> {
     allowed(backend::access::Permission::Read).await?;
-    backend::views::execution(&state()?.store, &id, whole_log).await.map_err(internal)
+    backend::views::execution(&state()?.store, &id, window).await.map_err(internal)
 }

@@ -16,6 +16,9 @@ pub fn LogView(
     exit_code: Option<i32>,
     /// Called once the stream reports that the execution has ended.
     on_end: Callback<()>,
+    /// Follow the execution live (the tail of its log); a page or search result stays as it is.
+    #[prop(default = true)]
+    live: bool,
 ) -> impl IntoView {
     let (lines, set_lines) = signal(initial);
     let (status, set_status) = signal((status, exit_code));
@@ -35,14 +38,14 @@ pub fn LogView(
         });
         let id = execution_id.clone();
         Effect::new(move |_| {
-            if !status.get_untracked().0.is_finished() {
+            if live && !status.get_untracked().0.is_finished() {
                 let after = lines.with_untracked(|l| l.last().map_or(0, |l| l.seq));
                 follow::follow(&id, after, set_lines, set_status, on_end);
             }
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (&set_lines, &set_status, &execution_id, on_end);
+    let _ = (&set_lines, &set_status, &execution_id, on_end, live);
 
     view! {
         <div class="log-toolbar">
@@ -82,6 +85,11 @@ mod follow {
                 set_lines.update(|lines| {
                     if lines.last().is_none_or(|last| last.seq < line.seq) {
                         lines.push(line);
+                    }
+                    // The live view keeps the newest lines only (the pages have them all): bounded memory.
+                    let keep = model::views::LOG_PAGE_LINES as usize;
+                    if lines.len() > 2 * keep {
+                        lines.drain(..lines.len() - keep);
                     }
                 });
             }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use model::views::{ExecutionDetail, ExecutionStatus};
+use model::views::{ExecutionDetail, ExecutionStatus, LogWindow, LOG_PAGE_LINES, LOG_SEARCH_COUNT_LIMIT};
 
 use crate::{
     api::get_execution,
@@ -14,8 +14,15 @@ pub fn ExecutionPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let whole_log = move || query.read().get("log").as_deref() == Some("all");
-    let execution = Resource::new(move || (id(), whole_log()), |(id, whole)| get_execution(id, whole));
+    let window = move || {
+        let query = query.read();
+        LogWindow::from_query(
+            query.get("log").as_deref(),
+            query.get("log_page").as_deref(),
+            query.get("log_q").as_deref(),
+        )
+    };
+    let execution = Resource::new(move || (id(), window()), |(id, window)| get_execution(id, window));
     // When the live log reports the end, load the page again: times, exit code and error fill in.
     let reload = Callback::new(move |()| execution.refetch());
     view! {
@@ -80,15 +87,72 @@ fn Execution(detail: ExecutionDetail, reload: Callback<()>, can_operate: bool) -
         })}
         {detail.error.map(|e| view! { <p class="error" id="execution-error">{e}</p> })}
         <h2>"Log"</h2>
-        {detail.log_truncated.then(|| view! {
-            <p class="muted" id="log-truncated">
-                "Only the newest lines are shown. "
-                <a href=format!("/executions/{}?log=all", s.id) id="whole-log">"Show the whole log"</a>
-                " or download it."
-            </p>
-        })}
-        <LogView execution_id=s.id.clone() initial=detail.log status=s.status exit_code=s.exit_code on_end=reload/>
+        <LogNavigation id=s.id.clone() window=detail.log_window.clone() total=detail.log_total shown=detail.log.len() truncated=detail.log_truncated/>
+        <LogView execution_id=s.id.clone() initial=detail.log status=s.status exit_code=s.exit_code on_end=reload
+            live=detail.log_window == LogWindow::Tail/>
         <details><summary>"Parameters (K8X_PARAMS)"</summary><pre class="file" id="params">{detail.params}</pre></details>
         <details><summary>"Event"</summary><pre class="file">{detail.event}</pre></details>
+    }
+}
+
+/// Above the log: a search form, and where the lines shown sit in the whole log, with links to the pages
+/// around them (plain links and a GET form: they work before hydration and without JavaScript).
+#[component]
+fn LogNavigation(id: String, window: LogWindow, total: u64, shown: usize, truncated: bool) -> impl IntoView {
+    let base = format!("/executions/{id}");
+    let pages = total.div_ceil(LOG_PAGE_LINES).max(1);
+    let page_link = {
+        let base = base.clone();
+        move |page: u64, search: Option<&str>| match search {
+            Some(text) => {
+                let q: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
+                format!("{base}?log_q={q}&log_page={page}")
+            }
+            None => format!("{base}?log_page={page}"),
+        }
+    };
+    let (page, search) = match &window {
+        LogWindow::Tail => (None, None),
+        LogWindow::Page(page) => (Some(*page), None),
+        LogWindow::Search { text, page } => (Some(*page), Some(text.clone())),
+    };
+    let place = match (&window, page) {
+        (LogWindow::Tail, _) => None,
+        (LogWindow::Search { text, .. }, Some(page)) => {
+            let first = (page - 1) * LOG_PAGE_LINES + 1;
+            let more = if total >= LOG_SEARCH_COUNT_LIMIT { "more than " } else { "" };
+            Some(format!("Lines {first}–{} of {more}{total} containing “{text}”", first + shown as u64 - 1))
+        }
+        (_, Some(page)) => {
+            let first = (page - 1) * LOG_PAGE_LINES + 1;
+            Some(format!("Lines {first}–{} of {total}", (first + shown as u64).saturating_sub(1)))
+        }
+        _ => None,
+    };
+    let pages_of = if search.is_some() { total.div_ceil(LOG_PAGE_LINES).max(1) } else { pages };
+    view! {
+        <form method="get" action=base.clone() class="log-search" id="log-search">
+            <input type="search" name="log_q" placeholder="Search the log…" value=search.clone().unwrap_or_default()/>
+            <button type="submit">"Search"</button>
+        </form>
+        {truncated.then(|| view! {
+            <p class="muted" id="log-truncated">
+                {format!("The newest {} of {total} lines. ", shown)}
+                <a href=page_link(1, None) id="whole-log">"Show the whole log"</a>
+                {format!(" ({pages} pages) or download it.")}
+            </p>
+        })}
+        {place.map(|place| {
+            let page = page.unwrap_or(1);
+            let search = search.clone();
+            view! {
+                <p class="pager" id="log-pager">
+                    <span id="log-place">{place}</span>
+                    {(page > 1).then(|| view! { " " <a rel="prev" href=page_link(page - 1, search.as_deref())>"← Previous"</a> })}
+                    {(page < pages_of).then(|| view! { " " <a rel="next" href=page_link(page + 1, search.as_deref())>"Next →"</a> })}
+                    " " <a href=base.clone() id="log-newest">"Newest lines (live)"</a>
+                </p>
+            }
+        })}
     }
 }

@@ -1,4 +1,4 @@
-//! Handling one delivery: record, match, create, launch.
+//! Handling one delivery: match, record, create, launch.
 
 use cloudevents::{AttributesReader, Data, Event};
 use serde_json::Value;
@@ -67,6 +67,11 @@ pub(crate) fn database_error_is_transient(err: &sea_orm::DbErr) -> bool {
 impl Dispatcher {
     /// Everything one event calls for. Safe to repeat: that is what redelivery does.
     pub(super) async fn handle(&self, event: &Event) -> Result<(), DispatchError> {
+        let targets = self.targets(event).await?;
+        if targets.is_empty() {
+            // Nothing to run: nothing to keep either (the bus has the event), and no write on the way.
+            return Ok(());
+        }
         let key = ids::event_key(&event.source().to_string(), event.id());
         self.store.record_event(&key, event).await?;
         let depth = chain::depth(event);
@@ -79,7 +84,7 @@ impl Dispatcher {
         // budget, an event of the chain creates nothing new (what exists already is still launched).
         let full = depth > 0 && self.store.chain_size(&correlation).await? >= self.chain_budget;
         let params = params_of(event);
-        for service in self.targets(event).await? {
+        for service in targets {
             let id = ids::execution_id(&key, &service.name);
             if full && self.store.execution(&id).await?.is_none() {
                 tracing::warn!(chain = %correlation, service = %service.name, "a chain of services has caused {} executions; not running more", self.chain_budget);

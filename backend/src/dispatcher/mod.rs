@@ -1,6 +1,6 @@
 //! The dispatcher: one consumer of the `k8x-dispatcher` group.
 //!
-//! For each delivery it records the event, finds the services it triggers, creates one execution per
+//! For each delivery it finds the services it triggers, records the event (when there are any), creates one execution per
 //! (event, service) and hands each to the executor — and only then commits. A crash anywhere before the
 //! commit means redelivery; since execution ids derive from (event, service) and an executor launches only a
 //! queued execution, redelivery never runs anything twice.

@@ -88,6 +88,38 @@ impl Store {
         Ok(lines)
     }
 
+    /// Lines numbered `first..=last`, oldest first.
+    pub async fn log_range(&self, execution_id: &str, first: i64, last: i64) -> Result<Vec<log_line::Model>> {
+        Ok(log_line::Entity::find()
+            .filter(log_line::Column::ExecutionId.eq(execution_id))
+            .filter(log_line::Column::Seq.between(first, last))
+            .order_by_asc(log_line::Column::Seq)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Lines containing `text` (ignoring ASCII case; `%` and `_` are plain characters), oldest first: `limit`
+    /// of them after skipping `offset`, and how many match in all (counted up to `count_limit`).
+    pub async fn log_search(
+        &self,
+        execution_id: &str,
+        text: &str,
+        offset: u64,
+        limit: u64,
+        count_limit: u64,
+    ) -> Result<(Vec<log_line::Model>, u64)> {
+        use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+        let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let matching = log_line::Entity::find().filter(log_line::Column::ExecutionId.eq(execution_id)).filter(
+            Expr::expr(Func::lower(Expr::col(log_line::Column::Text)))
+                .like(LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+        );
+        let lines =
+            matching.clone().order_by_asc(log_line::Column::Seq).offset(offset).limit(limit).all(&self.db).await?;
+        let total = matching.limit(count_limit).count(&self.db).await?;
+        Ok((lines, total))
+    }
+
     /// Lines after `after_seq`, oldest first, at most `limit`.
     pub async fn log_after(&self, execution_id: &str, after_seq: i64, limit: u64) -> Result<Vec<log_line::Model>> {
         Ok(log_line::Entity::find()

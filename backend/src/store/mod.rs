@@ -73,12 +73,20 @@ struct Signals {
     updates: tokio::sync::broadcast::Sender<std::sync::Arc<str>>,
     /// Counts this process's changes to the stored services (the dispatcher's index rebuilds when it moves).
     catalog: std::sync::atomic::AtomicU64,
+    /// Whether this process listens to other processes' announcements (PostgreSQL; from the first follower on).
+    listening: std::sync::Once,
 }
 
 impl Default for Signals {
     fn default() -> Self {
         let (updates, _) = tokio::sync::broadcast::channel(updates::BACKLOG);
-        Self { outbox: Default::default(), queue: Default::default(), updates, catalog: Default::default() }
+        Self {
+            outbox: Default::default(),
+            queue: Default::default(),
+            updates,
+            catalog: Default::default(),
+            listening: std::sync::Once::new(),
+        }
     }
 }
 
@@ -94,8 +102,10 @@ impl Store {
         let mut options = ConnectOptions::new(url.to_owned());
         options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
         if sqlite_file(url).is_some() {
-            // SQLite allows one writer: a small pool with a busy timeout instead of "database is locked".
-            options.max_connections(4).map_sqlx_sqlite_opts(|o| {
+            // SQLite allows one writer at a time (readers go on beside it, in WAL mode): a pool with a busy timeout
+            // instead of "database is locked", large enough that readers (sign-ins, pages) need not queue behind
+            // the writers (the bus's writer, the dispatcher, log writers).
+            options.max_connections(8).map_sqlx_sqlite_opts(|o| {
                 o.busy_timeout(Duration::from_secs(10)).journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
             });
         }
@@ -105,9 +115,7 @@ impl Store {
         }
         let db = Database::connect(options).await?;
         migrate(&db).await?;
-        let signals = std::sync::Arc::new(Signals::default());
-        updates::listen(&db, signals.updates.clone());
-        Ok(Self { db, cipher: None, signals })
+        Ok(Self { db, cipher: None, signals: Default::default() })
     }
 
     /// The same store, sealing secrets with `cipher` from now on.

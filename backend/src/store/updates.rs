@@ -16,8 +16,10 @@ pub const CHANNEL: &str = "k8x_executions";
 pub(super) const BACKLOG: usize = 1024;
 
 impl Store {
-    /// Announcements of executions that changed (their ids), from now on.
+    /// Announcements of executions that changed (their ids), from now on. The first call on PostgreSQL starts
+    /// listening to the other processes' notifications (a connection of its own, held from then on).
     pub fn execution_updates(&self) -> broadcast::Receiver<Arc<str>> {
+        self.signals.listening.call_once(|| listen(&self.db, self.signals.updates.clone()));
         self.signals.updates.subscribe()
     }
 
@@ -40,7 +42,7 @@ impl Store {
 
 /// On PostgreSQL, passes on the announcements of every process to this process's followers, for as long as
 /// the runtime runs (reconnecting after a lost connection).
-pub(super) fn listen(db: &DatabaseConnection, updates: broadcast::Sender<Arc<str>>) {
+fn listen(db: &DatabaseConnection, updates: broadcast::Sender<Arc<str>>) {
     if db.get_database_backend() != DbBackend::Postgres {
         return;
     }

@@ -4,8 +4,8 @@
 pub mod access;
 
 use model::views::{
-    AttemptSummary, ExecutionDetail, ExecutionStatus, ExecutionSummary, LogLine, ServiceDetail, ServicePage,
-    ServiceSummary,
+    AttemptSummary, ExecutionDetail, ExecutionStatus, ExecutionSummary, LogLine, LogWindow, ServiceDetail, ServicePage,
+    ServiceSummary, LOG_PAGE_LINES, LOG_SEARCH_COUNT_LIMIT,
 };
 use serde_json::Value;
 
@@ -52,16 +52,25 @@ pub async fn executions(store: &Store, limit: u64) -> Result<Vec<ExecutionSummar
     Ok(store.executions(None, limit).await?.into_iter().map(execution_summary).collect())
 }
 
-/// The most log lines a page carries unless the whole log is asked for; the download always has them all.
-pub const PAGE_LOG_LINES: u64 = 5000;
-
-/// One execution's page: the whole log so far when `whole_log`, else its newest [`PAGE_LOG_LINES`] lines.
-pub async fn execution(store: &Store, id: &str, whole_log: bool) -> Result<Option<ExecutionDetail>> {
+/// One execution's page, with the part of its log `window` asks for: its newest [`LOG_PAGE_LINES`] lines (the
+/// tail, followed live), one page of the whole log, or one page of the lines containing a text.
+pub async fn execution(store: &Store, id: &str, window: LogWindow) -> Result<Option<ExecutionDetail>> {
     let Some(row) = store.execution(id).await? else { return Ok(None) };
     let event = store.event(&row.event_key).await?.map(|e| pretty(&e.event)).unwrap_or_default();
-    let tail = store.log_tail(id, (!whole_log).then_some(PAGE_LOG_LINES)).await?;
-    let log_truncated = tail.first().is_some_and(|first| first.seq > 1);
-    let log = tail.into_iter().map(|l| LogLine { seq: l.seq, stream: l.stream, text: l.text }).collect();
+    let last = store.last_log_seq(id).await?;
+    let (lines, log_total) = match &window {
+        LogWindow::Tail => (store.log_tail(id, Some(LOG_PAGE_LINES)).await?, last.max(0) as u64),
+        LogWindow::Page(page) => {
+            let first = (page - 1).saturating_mul(LOG_PAGE_LINES) as i64 + 1;
+            (store.log_range(id, first, first + LOG_PAGE_LINES as i64 - 1).await?, last.max(0) as u64)
+        }
+        LogWindow::Search { text, page } => {
+            let offset = (page - 1).saturating_mul(LOG_PAGE_LINES);
+            store.log_search(id, text, offset, LOG_PAGE_LINES, LOG_SEARCH_COUNT_LIMIT).await?
+        }
+    };
+    let log_truncated = window == LogWindow::Tail && lines.first().is_some_and(|first| first.seq > 1);
+    let log = lines.into_iter().map(|l| LogLine { seq: l.seq, stream: l.stream, text: l.text }).collect();
     let attempts = store
         .attempts(id)
         .await?
@@ -82,6 +91,8 @@ pub async fn execution(store: &Store, id: &str, whole_log: bool) -> Result<Optio
         event,
         log,
         log_truncated,
+        log_window: window,
+        log_total,
         summary: execution_summary(row),
     }))
 }

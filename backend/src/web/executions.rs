@@ -131,7 +131,7 @@ async fn one(
     Path(id): Path<String>,
 ) -> Result<Json<ExecutionJson>, ApiError> {
     principal.require(Permission::Read)?;
-    let detail = crate::views::execution(&state.store, &id, false).await?;
+    let detail = crate::views::execution(&state.store, &id, model::views::LogWindow::Tail).await?;
     let detail = detail.ok_or_else(|| ApiError::NotFound(format!("no execution `{id}`")))?;
     let row = state.store.execution(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no execution `{id}`")))?;
     Ok(Json(ExecutionJson { attempts: Some(detail.attempts), ..row.into() }))

@@ -405,12 +405,7 @@ async fn signed_sources_are_accepted_only_with_the_right_signature() {
     let bad = backend::auth::signature::sign(b"guessed", body.as_bytes());
     assert_eq!(post(Some(good.clone()), "/api/v1/sources/github/events").await, StatusCode::ACCEPTED);
     // The event speaks for its source only: `source` is the registered one, the claimed one kept aside.
-    let stored = helpers::wait_until(|| async {
-        let events = backend::store::entities::event::Entity::find().all(app.state.store.db()).await.unwrap();
-        events.into_iter().find(|e| e.event.contains("gh-1"))
-    })
-    .await;
-    let event: serde_json::Value = serde_json::from_str(&stored.event).unwrap();
+    let event = app.published("gh-1").await;
     assert_eq!((event["source"].as_str(), event["claimedsource"].as_str()), (Some("/sources/github"), Some("/github")));
     assert_eq!(post(Some(bad), "/api/v1/sources/github/events").await, StatusCode::UNAUTHORIZED);
     assert_eq!(post(None, "/api/v1/sources/github/events").await, StatusCode::UNAUTHORIZED);

@@ -68,10 +68,8 @@ async fn a_running_local_execution_is_cancelled_over_the_api_and_from_its_page()
     assert!(!app.log(&id).await.contains(&"never".to_owned()));
     // Its completion event is published like any other ending.
     let completion = backend::ids::derived(&[&id, "cancelled"]);
-    wait_until(|| async {
-        app.state.store.event(&backend::ids::event_key("/k8x/executions", &completion)).await.unwrap()
-    })
-    .await;
+    let published = app.published(&completion).await;
+    assert_eq!(published["type"], "k8x.execution.cancelled");
 
     let again = app.client.post(app.url(&format!("/api/v1/executions/{id}/cancel"))).send().await.unwrap();
     assert_eq!(again.status(), 409);

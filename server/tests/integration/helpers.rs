@@ -253,6 +253,21 @@ impl TestApp {
     }
 
     /// The stored log of an execution.
+    /// The event with `id` once the embedded bus holds it (k8x published it), as stored JSON.
+    pub async fn published(&self, id: &str) -> serde_json::Value {
+        use sea_orm::EntityTrait;
+        let stored = wait_until(|| async {
+            let records =
+                backend::store::entities::bus_record::Entity::find().all(self.state.store.db()).await.unwrap();
+            records
+                .into_iter()
+                .map(|r| serde_json::from_str::<serde_json::Value>(&r.event).unwrap())
+                .find(|e| e["id"] == id)
+        })
+        .await;
+        stored
+    }
+
     pub async fn log(&self, id: &str) -> Vec<String> {
         let lines = self.state.store.log_after(id, 0, 100_000).await.unwrap();
         lines.into_iter().map(|l| l.text).collect()

@@ -42,8 +42,17 @@ async fn a_long_log_shows_its_tail_and_downloads_whole() {
     assert!(html.contains("log-truncated"));
     assert!(html.contains(">line-6000") && html.contains(">line-1001<"), "the newest 5000 lines are shown");
     assert!(!html.contains(">line-1000<"), "older lines are left out");
-    let whole = page(&app, &format!("/executions/{}?log=all", run.id)).await;
-    assert!(whole.contains(">line-1<") && whole.contains(">line-6000<") && !whole.contains("log-truncated"));
+    let first = page(&app, &format!("/executions/{}?log=all", run.id)).await;
+    assert!(first.contains(">line-1<") && first.contains(">line-5000<") && !first.contains(">line-5001<"));
+    assert!(first.contains("Lines 1–5000 of 6000") && !first.contains("log-truncated"));
+    assert!(first.contains(&format!(r#"href="/executions/{}?log_page=2""#, run.id)), "a link to the next page");
+    let second = page(&app, &format!("/executions/{}?log_page=2", run.id)).await;
+    assert!(second.contains(">line-5001<") && second.contains(">line-6000<") && !second.contains(">line-5000<"));
+    assert!(second.contains("Lines 5001–6000 of 6000") && !second.contains(r#"rel="next""#));
+    // A search finds the lines containing the text, ignoring case, and only those.
+    let found = page(&app, &format!("/executions/{}?log_q=LINE-599", run.id)).await;
+    assert!(found.contains("of 11 containing"), "line-599 and line-5990…5999");
+    assert!(found.contains(">line-599<") && found.contains(">line-5999<") && !found.contains(">line-600<"));
     let text = app.client.get(app.url(&format!("/api/v1/executions/{}/log", run.id))).send().await.unwrap();
     assert_eq!(text.text().await.unwrap().lines().count(), 6000);
 }

@@ -146,3 +146,29 @@ async fn a_stuck_dispatcher_shows_on_ready_and_recovers_by_itself() {
     drop(app);
     db.drop().await;
 }
+
+#[tokio::test]
+async fn new_log_lines_are_announced_to_followers_in_other_processes() {
+    use backend::store::{NewLogLine, Store};
+    let db = TestDatabase::create().await;
+    let (writer, follower) = (Store::connect(&db.url).await.unwrap(), Store::connect(&db.url).await.unwrap());
+    let mut updates = follower.execution_updates();
+    // The follower listens on a connection of its own; give it a moment to have issued LISTEN.
+    let line = |seq| NewLogLine { seq, stream: "stdout", text: "hello".into(), at: chrono::Utc::now(), source: None };
+    let mut seq = 0;
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            seq += 1;
+            writer.append_log("exec-elsewhere", &[line(seq)]).await.unwrap();
+            match tokio::time::timeout(std::time::Duration::from_millis(500), updates.recv()).await {
+                Ok(Ok(id)) => return id,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("the other process's lines were announced");
+    assert_eq!(&*heard, "exec-elsewhere");
+    drop((writer, follower));
+    db.drop().await;
+}
