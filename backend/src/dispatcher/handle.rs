@@ -7,6 +7,7 @@ use super::{Dispatcher, RUN_REQUESTED};
 use crate::{
     catalog::ServiceSpec,
     chain,
+    dispatcher::index::ServiceIndex,
     executor::{ExecutorError, Launch},
     ids,
     store::{NewExecution, StoreError},
@@ -124,19 +125,28 @@ impl Dispatcher {
     /// The services an event runs: the one named by a manual run request, else every active service
     /// subscribed to its type (and subject), from the in-memory index.
     async fn targets(&self, event: &Event) -> Result<Vec<ServiceSpec>, StoreError> {
-        let index = self.catalog.index().await?;
+        let found = self.targets_in(&*self.catalog.index().await?, event, false);
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        // None: a service just added by another process may not be in the index yet; look once more.
+        Ok(self.targets_in(&*self.catalog.recheck().await?, event, true))
+    }
+
+    /// The services `index` runs for `event`; `last` when a miss is final (and worth a warning).
+    fn targets_in(&self, index: &ServiceIndex, event: &Event, last: bool) -> Vec<ServiceSpec> {
         let manual = (event.ty() == RUN_REQUESTED).then(|| event.extension(super::manual::SERVICE_EXTENSION)).flatten();
         let targets = match manual {
             Some(name) => {
                 let runnable = index.named(&name.to_string()).filter(|s| s.active && s.allow_manual_triggering);
-                if runnable.is_none() {
+                if runnable.is_none() && last {
                     tracing::warn!(service = %name, "a run request for a service that cannot be run by hand; ignored");
                 }
                 runnable.map(|spec| ServiceSpec::clone(spec)).into_iter().collect()
             }
             None => index.matching(event.ty(), event.subject()).map(|spec| ServiceSpec::clone(spec)).collect(),
         };
-        Ok(targets)
+        targets
     }
 }
 

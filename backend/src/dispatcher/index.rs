@@ -19,6 +19,9 @@ use crate::{
 
 /// How often the index checks for changes made by other processes.
 pub const RECHECK: Duration = Duration::from_secs(2);
+/// How soon an event that finds no subscriber (or a run request for a service not in the index) checks again:
+/// a service another process has just added is then found within this, not [`RECHECK`].
+pub const RECHECK_ON_MISS: Duration = Duration::from_millis(250);
 
 /// Every stored service, parsed, by name and by the event types it subscribes to.
 #[derive(Default)]
@@ -98,6 +101,8 @@ impl ServiceIndex {
 pub struct Catalog {
     store: Store,
     current: Arc<Mutex<Current>>,
+    /// One rebuild at a time: the others wait for it and take its result.
+    rebuilding: Arc<tokio::sync::Mutex<()>>,
 }
 
 struct Current {
@@ -112,20 +117,32 @@ struct Current {
 impl Catalog {
     pub fn new(store: Store) -> Self {
         let current = Current { index: Arc::default(), changes: None, fingerprint: None, checked: Instant::now() };
-        Self { store, current: Arc::new(Mutex::new(current)) }
+        Self { store, current: Arc::new(Mutex::new(current)), rebuilding: Arc::default() }
     }
 
     /// The current index: rebuilt first if this process changed a service since, or — checked every
     /// [`RECHECK`] — another process did.
     pub async fn index(&self) -> Result<Arc<ServiceIndex>, StoreError> {
-        let changes = self.store.catalog_changes();
-        let (stale, due) = {
-            let current = self.current.lock().expect("not poisoned");
-            (current.changes != Some(changes), current.checked.elapsed() >= RECHECK)
-        };
-        if !stale && !due {
-            return Ok(self.current.lock().expect("not poisoned").index.clone());
+        self.fresh(RECHECK).await
+    }
+
+    /// The index checked against the database if that was last done more than [`RECHECK_ON_MISS`] ago: for an
+    /// event the current index found no service for.
+    pub async fn recheck(&self) -> Result<Arc<ServiceIndex>, StoreError> {
+        self.fresh(RECHECK_ON_MISS).await
+    }
+
+    async fn fresh(&self, every: Duration) -> Result<Arc<ServiceIndex>, StoreError> {
+        if let Some(index) = self.current_if_fresh(every) {
+            return Ok(index);
         }
+        let _turn = self.rebuilding.lock().await;
+        // Another task may have rebuilt or checked while this one waited.
+        if let Some(index) = self.current_if_fresh(every) {
+            return Ok(index);
+        }
+        let changes = self.store.catalog_changes();
+        let stale = self.current.lock().expect("not poisoned").changes != Some(changes);
         let fingerprint = self.store.catalog_fingerprint().await?;
         {
             let mut current = self.current.lock().expect("not poisoned");
@@ -143,6 +160,13 @@ impl Catalog {
             checked: Instant::now(),
         };
         Ok(index)
+    }
+
+    /// The index, if nothing changed here and the database was looked at within `every`.
+    fn current_if_fresh(&self, every: Duration) -> Option<Arc<ServiceIndex>> {
+        let current = self.current.lock().expect("not poisoned");
+        let unchanged = current.changes == Some(self.store.catalog_changes());
+        (unchanged && current.checked.elapsed() < every).then(|| current.index.clone())
     }
 }
 

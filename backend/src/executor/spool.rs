@@ -17,6 +17,10 @@ use crate::store::LogCursor;
 
 /// How many bytes of lines one execution keeps in memory before spilling to disk.
 pub const MEMORY_BYTES: usize = 4 * 1024 * 1024;
+/// The most bytes of lines one [`Spool::take`] hands out (besides its count of lines).
+pub const TAKE_BYTES: usize = 4 * 1024 * 1024;
+/// Without a disk to spill to, lines past this many bytes in memory are dropped (with an error logged).
+const MEMORY_BYTES_WITHOUT_DISK: usize = 4 * MEMORY_BYTES;
 
 /// One captured line on its way to the store.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +56,10 @@ struct Inner {
     memory: VecDeque<Captured>,
     memory_bytes: usize,
     spill: Option<SpillFile>,
+    /// Spilling failed once: memory only from then on (bounded by [`MEMORY_BYTES_WITHOUT_DISK`]).
+    no_disk: bool,
+    /// Lines dropped for want of room.
+    dropped: u64,
     /// Every reader is done: once empty, the writer stops.
     closed: bool,
 }
@@ -81,23 +89,32 @@ impl Spool {
     pub fn push(&self, line: Captured) {
         let mut inner = self.inner.lock().expect("the spool's lock is never held across a panic");
         let spilling = inner.spill.as_ref().is_some_and(|s| s.waiting > 0);
-        if spilling || inner.memory_bytes + line.size() > MEMORY_BYTES {
+        if spilling || (!inner.no_disk && inner.memory_bytes + line.size() > MEMORY_BYTES) {
             match spill(&mut inner, &line) {
                 Ok(()) => {
                     drop(inner);
                     self.ready.notify_one();
                     return;
                 }
-                // No disk to spill to: memory it is (the per-execution cap still bounds it).
-                Err(err) if !spilling => {
-                    tracing::warn!(%err, "could not spill log lines to disk; keeping them in memory")
-                }
                 // Once spilling, lines must not overtake those in the file: a line that cannot follow is lost.
-                Err(err) => {
+                Err(err) if spilling => {
                     tracing::error!(%err, "could not spill a log line to disk; it is lost");
+                    inner.dropped += 1;
                     return;
                 }
+                Err(err) => {
+                    tracing::error!(%err, "could not spill log lines to disk; keeping them in memory, up to a limit");
+                    inner.no_disk = true;
+                    inner.spill = None;
+                }
             }
+        }
+        if inner.memory_bytes + line.size() > MEMORY_BYTES_WITHOUT_DISK {
+            if inner.dropped == 0 {
+                tracing::error!("log lines are coming faster than they are stored and cannot wait on disk; dropping");
+            }
+            inner.dropped += 1;
+            return;
         }
         inner.memory_bytes += line.size();
         inner.memory.push_back(line);
@@ -143,13 +160,19 @@ impl Spool {
     }
 }
 
+/// Up to `max` lines and about [`TAKE_BYTES`] (always at least one line), oldest first.
 fn take_now(inner: &mut Inner, max: usize) -> Vec<Captured> {
-    let count = inner.memory.len().min(max);
-    let mut lines: Vec<Captured> = inner.memory.drain(..count).collect();
-    inner.memory_bytes -= lines.iter().map(Captured::size).sum::<usize>();
-    if lines.len() < max {
+    let mut lines = Vec::new();
+    let mut bytes = 0;
+    while lines.len() < max && bytes < TAKE_BYTES {
+        let Some(line) = inner.memory.pop_front() else { break };
+        inner.memory_bytes -= line.size();
+        bytes += line.size();
+        lines.push(line);
+    }
+    if lines.len() < max && bytes < TAKE_BYTES {
         if let Some(file) = inner.spill.as_mut() {
-            if let Err(err) = read_back(file, max - lines.len(), &mut lines) {
+            if let Err(err) = read_back(file, max - lines.len(), TAKE_BYTES - bytes, &mut lines) {
                 tracing::error!(%err, lost = file.waiting, "could not read spilled log lines back; they are lost");
                 inner.spill = None;
             } else if file.waiting == 0 {
@@ -183,16 +206,17 @@ fn spill(inner: &mut Inner, line: &Captured) -> std::io::Result<()> {
     Ok(())
 }
 
-fn read_back(file: &mut SpillFile, max: usize, into: &mut Vec<Captured>) -> std::io::Result<()> {
+fn read_back(file: &mut SpillFile, max: usize, max_bytes: usize, into: &mut Vec<Captured>) -> std::io::Result<()> {
     file.writer.flush()?;
-    let mut text = String::new();
-    while file.waiting > 0 && into.len() < max {
+    let (mut text, mut bytes, first) = (String::new(), 0, into.len());
+    while file.waiting > 0 && (into.len() - first) < max && bytes < max_bytes {
         text.clear();
         if file.reader.read_line(&mut text)? == 0 {
             return Err(std::io::Error::other("the spill file ended early"));
         }
         let spilled: Spilled = serde_json::from_str(&text)?;
         file.waiting -= 1;
+        bytes += text.len();
         into.push(Captured {
             stream: stream_name(&spilled.stream),
             text: spilled.text,

@@ -98,8 +98,8 @@ impl Store {
             .await?)
     }
 
-    /// Lines containing `text` (ignoring ASCII case; `%` and `_` are plain characters), oldest first: `limit`
-    /// of them after skipping `offset`, and how many match in all (counted up to `count_limit`).
+    /// Lines containing `text` (ignoring case; `%` and `_` are plain characters), oldest first: `limit` of them
+    /// after skipping `offset`, and how many match in all (counted up to `count_limit`).
     pub async fn log_search(
         &self,
         execution_id: &str,
@@ -108,16 +108,20 @@ impl Store {
         limit: u64,
         count_limit: u64,
     ) -> Result<(Vec<log_line::Model>, u64)> {
-        use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
-        let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let matching = log_line::Entity::find().filter(log_line::Column::ExecutionId.eq(execution_id)).filter(
-            Expr::expr(Func::lower(Expr::col(log_line::Column::Text)))
-                .like(LikeExpr::new(format!("%{escaped}%")).escape('\\')),
-        );
+        use sea_orm::sea_query::{Alias, Expr, Query};
+        use sea_orm::{ConnectionTrait, QueryTrait};
+        let matching = log_line::Entity::find()
+            .filter(log_line::Column::ExecutionId.eq(execution_id))
+            .filter(super::contains_ignoring_case(self.db.get_database_backend(), log_line::Column::Text, text));
         let lines =
             matching.clone().order_by_asc(log_line::Column::Seq).offset(offset).limit(limit).all(&self.db).await?;
-        let total = matching.limit(count_limit).count(&self.db).await?;
-        Ok((lines, total))
+        // Counted over a limited subquery: a search in a huge log stops counting at the limit.
+        let limited = matching.select_only().column(log_line::Column::Seq).limit(count_limit).into_query();
+        let count =
+            Query::select().expr(Expr::cust("COUNT(*)")).from_subquery(limited, Alias::new("matching")).to_owned();
+        let row = self.db.query_one(&count).await?;
+        let total = row.map(|row| row.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0);
+        Ok((lines, total.max(0) as u64))
     }
 
     /// Lines after `after_seq`, oldest first, at most `limit`.

@@ -4,6 +4,7 @@
 
 mod audit;
 pub mod cipher;
+mod credentials;
 mod dead_letters;
 mod endings;
 pub mod entities;
@@ -27,6 +28,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 pub use crate::outcome::Ending;
 pub use audit::AuditRecord;
 pub use cipher::{CipherError, SecretCipher};
+pub use credentials::TokenOwner;
 pub use dead_letters::NewDeadLetter;
 pub use endings::Settled;
 pub use executions::{Cap, ExecutionFilter, NewExecution};
@@ -75,6 +77,8 @@ struct Signals {
     catalog: std::sync::atomic::AtomicU64,
     /// Whether this process listens to other processes' announcements (PostgreSQL; from the first follower on).
     listening: std::sync::Once,
+    /// API tokens and their owners, remembered for a moment.
+    credentials: credentials::Credentials,
 }
 
 impl Default for Signals {
@@ -86,6 +90,7 @@ impl Default for Signals {
             updates,
             catalog: Default::default(),
             listening: std::sync::Once::new(),
+            credentials: Default::default(),
         }
     }
 }
@@ -148,6 +153,23 @@ impl Store {
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
     }
+}
+
+/// `column` contains `text`, ignoring case, `%` and `_` being plain characters. SQLite's `lower()` knows ASCII
+/// letters only, so there the text is lowered the same way (then "Änderung" finds itself, though not
+/// "änderung"); PostgreSQL lowers every letter.
+fn contains_ignoring_case(
+    backend: sea_orm::DbBackend,
+    column: impl sea_orm::sea_query::IntoColumnRef,
+    text: &str,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    let lowered = match backend {
+        sea_orm::DbBackend::Sqlite => text.to_ascii_lowercase(),
+        _ => text.to_lowercase(),
+    };
+    let escaped = lowered.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }
 
 /// The PostgreSQL advisory lock key that lets one process at a time migrate ("k8xmig").

@@ -100,17 +100,13 @@ impl Store {
     /// A page of services (by name) whose name, description, project, tags or trigger events contain
     /// `search` (ignoring case), without their files or secrets; and how many match in all.
     pub async fn service_page(&self, search: &str, offset: u64, limit: u64) -> Result<(Vec<ServiceListing>, u64)> {
-        use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
         use service::Column as C;
-        let needle = search.trim().to_lowercase();
         let mut query = service::Entity::find();
-        if !needle.is_empty() {
-            // `\` escapes LIKE's wildcards, so that `50%` means what it says.
-            let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            let pattern = LikeExpr::new(format!("%{escaped}%")).escape('\\');
+        if !search.trim().is_empty() {
+            let backend = self.db.get_database_backend();
             let mut any = sea_orm::Condition::any();
             for column in [C::Name, C::Description, C::Project, C::Tags, C::TriggerEvents] {
-                any = any.add(Expr::expr(Func::lower(Expr::col(column))).like(pattern.clone()));
+                any = any.add(super::contains_ignoring_case(backend, column, search.trim()));
             }
             query = query.filter(any);
         }

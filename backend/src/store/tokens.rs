@@ -71,6 +71,7 @@ impl Store {
             .filter(api_token::Column::Id.eq(&token.id))
             .exec(&self.db)
             .await?;
+        self.forget_credentials();
         Ok(Some(token.clone()))
     }
 

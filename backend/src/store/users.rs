@@ -82,6 +82,7 @@ impl Store {
             }
         };
         tx.commit().await?;
+        self.forget_credentials();
         Ok(if changed { Guarded::Done } else { Guarded::NoSuchUser })
     }
 }

@@ -55,6 +55,19 @@ pub async fn executions(store: &Store, limit: u64) -> Result<Vec<ExecutionSummar
 /// One execution's page, with the part of its log `window` asks for: its newest [`LOG_PAGE_LINES`] lines (the
 /// tail, followed live), one page of the whole log, or one page of the lines containing a text.
 pub async fn execution(store: &Store, id: &str, window: LogWindow) -> Result<Option<ExecutionDetail>> {
+    // What a client asked for, made sane: pages from 1, a search of at most 200 characters.
+    let window = match window {
+        LogWindow::Tail => LogWindow::Tail,
+        LogWindow::Page(page) => LogWindow::Page(page.max(1)),
+        LogWindow::Search { text, page } => {
+            let text: String = text.trim().chars().take(200).collect();
+            if text.is_empty() {
+                LogWindow::Page(page.max(1))
+            } else {
+                LogWindow::Search { text, page: page.max(1) }
+            }
+        }
+    };
     let Some(row) = store.execution(id).await? else { return Ok(None) };
     let event = store.event(&row.event_key).await?.map(|e| pretty(&e.event)).unwrap_or_default();
     let last = store.last_log_seq(id).await?;

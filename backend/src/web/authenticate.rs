@@ -116,11 +116,12 @@ fn bearer(request: &Request) -> Option<&str> {
 async fn from_token(state: &AppState, value: &str, address: Option<String>) -> Result<Principal, ApiError> {
     let invalid = || ApiError::Unauthorized("the API token is not valid: unknown or revoked".into());
     let value = SecretString::from(value.to_owned());
-    let row = state.store.token_by_hash(&token::hash(&value)).await?.ok_or_else(invalid)?;
+    let hash = token::hash(&value);
+    let found = state.store.token_with_owner(&hash).await?.ok_or_else(invalid)?;
+    let (row, owner) = (&found.token, &found.owner);
     if row.revoked_at.is_some() {
         return Err(invalid());
     }
-    let owner = state.store.user(&row.owner).await?.ok_or_else(invalid)?;
     state.token_rate.check(&row.id).map_err(|retry_after| ApiError::TooManyRequests {
         message: format!(
             "token {}… is over its limit of {} requests a second; retry later",
@@ -130,6 +131,7 @@ async fn from_token(state: &AppState, value: &str, address: Option<String>) -> R
     })?;
     let now = Utc::now();
     if row.last_used_at.is_none_or(|last| now - last > TOUCH_EVERY) {
+        state.store.remember_token_use(&hash, now);
         let (store, id) = (state.store.clone(), row.id.clone());
         tokio::spawn(async move {
             if let Err(err) = store.touch_token(&id, now).await {
@@ -137,10 +139,10 @@ async fn from_token(state: &AppState, value: &str, address: Option<String>) -> R
             }
         });
     }
-    let scopes = manage::scopes_of(&row);
+    let scopes = manage::scopes_of(row);
     Ok(Principal {
-        name: owner.name,
-        via: Via::Token { id: row.id, prefix: row.prefix, scopes, owner_role: owner.role },
+        name: owner.name.clone(),
+        via: Via::Token { id: row.id.clone(), prefix: row.prefix.clone(), scopes, owner_role: owner.role },
         address,
     })
 }

@@ -37,8 +37,8 @@ const LOOK_EVERY: Duration = Duration::from_secs(1);
 const WAIT_FOR_CREATION: Duration = Duration::from_secs(30);
 /// Lines per read.
 const PAGE: u64 = 1000;
-/// Lines per read of a download.
-const DOWNLOAD_PAGE: u64 = 10_000;
+/// Lines per read of a download (a line is at most 64 KB: a page stays within 64 MB even then).
+const DOWNLOAD_PAGE: u64 = 1_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
