@@ -48,7 +48,7 @@ spec:
 YAML
 start_k8x logs 3103 K8X_PROJECT_DIR="$scratch/project"
 api() { curl -fsS -H "authorization: Bearer $BENCH_TOKEN" "http://127.0.0.1:3103$1"; }
-curl -fsS -o /dev/null http://127.0.0.1:3103/api/v1/events -H "authorization: Bearer $BENCH_TOKEN" \
+curl -fsS -o /dev/null -X POST http://127.0.0.1:3103/api/v1/events -H "authorization: Bearer $BENCH_TOKEN" \
   -H 'ce-specversion: 1.0' -H "ce-id: flood-$$" -H 'ce-source: /bench' -H 'ce-type: bench.flood'
 peak=0
 for _ in $(seq 1 1200); do
