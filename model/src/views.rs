@@ -169,12 +169,29 @@ pub const LOG_SEARCH_COUNT_LIMIT: u64 = 100_000;
 impl LogWindow {
     /// The window a page's query asks for: `log_q` (search), `log_page`, or `log=all` (the first page).
     pub fn from_query(log: Option<&str>, page: Option<&str>, search: Option<&str>) -> Self {
+        let asked = page.is_some();
         let page = page.and_then(|p| p.parse::<u64>().ok()).unwrap_or(1).max(1);
         match search.map(str::trim).filter(|text| !text.is_empty()) {
             Some(text) => Self::Search { text: text.chars().take(200).collect(), page },
-            None if log == Some("all") || page > 1 || search.is_some() => Self::Page(page),
+            None if log == Some("all") || asked || search.is_some() => Self::Page(page),
             None => Self::Tail,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogWindow;
+
+    #[test]
+    fn a_pages_query_names_its_part_of_the_log() {
+        assert_eq!(LogWindow::from_query(None, None, None), LogWindow::Tail);
+        assert_eq!(LogWindow::from_query(Some("all"), None, None), LogWindow::Page(1));
+        assert_eq!(LogWindow::from_query(None, Some("1"), None), LogWindow::Page(1));
+        assert_eq!(LogWindow::from_query(None, Some("0"), None), LogWindow::Page(1));
+        assert_eq!(LogWindow::from_query(None, Some("x"), Some("  ")), LogWindow::Page(1));
+        let search = LogWindow::from_query(None, Some("3"), Some(" oops "));
+        assert_eq!(search, LogWindow::Search { text: "oops".into(), page: 3 });
     }
 }
 

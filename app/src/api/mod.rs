@@ -67,9 +67,16 @@ pub async fn list_executions() -> Result<Vec<ExecutionSummary>, ServerFnError> {
     backend::views::executions(&state()?.store, 200).await.map_err(internal)
 }
 
-/// One execution with the part of its log `window` asks for (the newest lines, a page, search matches).
+/// One execution with the part of its log the page's query asks for (`log`, `log_page`, `log_q`: the newest
+/// lines, a page, search matches; see [`LogWindow::from_query`]). Plain strings, as the URL has them.
 #[server(endpoint = "get_execution")]
-pub async fn get_execution(id: String, window: LogWindow) -> Result<Option<ExecutionDetail>, ServerFnError> {
+pub async fn get_execution(
+    id: String,
+    log: Option<String>,
+    log_page: Option<String>,
+    log_q: Option<String>,
+) -> Result<Option<ExecutionDetail>, ServerFnError> {
     allowed(backend::access::Permission::Read).await?;
+    let window = LogWindow::from_query(log.as_deref(), log_page.as_deref(), log_q.as_deref());
     backend::views::execution(&state()?.store, &id, window).await.map_err(internal)
 }

@@ -45,10 +45,13 @@ async fn a_long_log_shows_its_tail_and_downloads_whole() {
     let first = page(&app, &format!("/executions/{}?log=all", run.id)).await;
     assert!(first.contains(">line-1<") && first.contains(">line-5000<") && !first.contains(">line-5001<"));
     assert!(first.contains("Lines 1–5000 of 6000") && !first.contains("log-truncated"));
-    assert!(first.contains(&format!(r#"href="/executions/{}?log_page=2""#, run.id)), "a link to the next page");
+    assert!(
+        first.contains(&format!(r#"rel="next external" href="/executions/{}?log_page=2""#, run.id)),
+        "a link to the next page"
+    );
     let second = page(&app, &format!("/executions/{}?log_page=2", run.id)).await;
     assert!(second.contains(">line-5001<") && second.contains(">line-6000<") && !second.contains(">line-5000<"));
-    assert!(second.contains("Lines 5001–6000 of 6000") && !second.contains(r#"rel="next""#));
+    assert!(second.contains("Lines 5001–6000 of 6000") && !second.contains(r#"rel="next external""#));
     // A search finds the lines containing the text, ignoring case, and only those.
     let found = page(&app, &format!("/executions/{}?log_q=LINE-599", run.id)).await;
     assert!(found.contains("of 11 containing"), "line-599 and line-5990…5999");
