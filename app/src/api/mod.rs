@@ -9,7 +9,7 @@ pub use admin::*;
 use leptos::prelude::*;
 use model::{
     access::CurrentUser,
-    views::{ExecutionDetail, ExecutionSummary, LogWindow, ServiceDetail, ServicePage},
+    views::{ExecutionDetail, ExecutionSummary, ServiceDetail, ServicePage},
 };
 
 #[cfg(feature = "ssr")]
@@ -77,6 +77,6 @@ pub async fn get_execution(
     log_q: Option<String>,
 ) -> Result<Option<ExecutionDetail>, ServerFnError> {
     allowed(backend::access::Permission::Read).await?;
-    let window = LogWindow::from_query(log.as_deref(), log_page.as_deref(), log_q.as_deref());
+    let window = model::views::LogWindow::from_query(log.as_deref(), log_page.as_deref(), log_q.as_deref());
     backend::views::execution(&state()?.store, &id, window).await.map_err(internal)
 }

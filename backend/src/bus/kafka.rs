@@ -14,6 +14,7 @@ use cloudevents::{
 };
 use rdkafka::{
     consumer::{CommitMode, Consumer, StreamConsumer},
+    error::{KafkaError, RDKafkaErrorCode},
     message::{Header, Headers, OwnedHeaders, OwnedMessage},
     producer::{FutureProducer, FutureRecord},
     util::Timeout,
@@ -144,9 +145,36 @@ impl Bus for KafkaBus {
         Ok(())
     }
 
-    /// Sent together (the producer batches them), acknowledged each; the first error is the answer.
+    /// Enqueued one after another, in order (the idempotent producer keeps a partition's order, retries
+    /// included), then every acknowledgement awaited; the first error is the answer. A full producer queue is
+    /// waited out (for at most [`PUBLISH_TIMEOUT`]) without letting a later event overtake.
     async fn publish_all(&self, events: &[Event]) -> Result<()> {
-        futures::future::try_join_all(events.iter().map(|event| self.publish(event))).await?;
+        let deadline = tokio::time::Instant::now() + PUBLISH_TIMEOUT;
+        let mut acknowledgements = Vec::with_capacity(events.len());
+        for event in events {
+            let key = super::ordering_key(event);
+            let record = MessageRecord::from_event(event.clone()).map_err(|e| BusError::Encode(e.to_string()))?;
+            let mut message = FutureRecord::<String, Vec<u8>>::to(&self.topic).key(&key).message_record(&record);
+            loop {
+                match self.producer.send_result(message) {
+                    Ok(acknowledgement) => break acknowledgements.push(acknowledgement),
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
+                        if tokio::time::Instant::now() < deadline =>
+                    {
+                        message = back;
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    Err((err, _)) => return Err(err.into()),
+                }
+            }
+        }
+        for acknowledgement in acknowledgements {
+            match acknowledgement.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((err, _))) => return Err(err.into()),
+                Err(_) => return Err(BusError::Topic("the producer went away before acknowledging".into())),
+            }
+        }
         Ok(())
     }
 
@@ -331,5 +359,20 @@ mod tests {
         }
         let mut again = bus.subscribe("g").await.unwrap();
         assert_eq!(again.next().await.unwrap().event.unwrap().id(), "two");
+    }
+
+    #[tokio::test]
+    async fn a_batch_arrives_whole_and_in_order() {
+        let cluster = MockCluster::new(1).unwrap();
+        cluster.create_topic("k8x.events", 3, 1).unwrap();
+        let bus = KafkaBus::new(&cluster.bootstrap_servers(), "k8x.events").unwrap();
+        let events: Vec<Event> = (0..500)
+            .map(|n| EventBuilderV10::new().id(n.to_string()).source("one-key").ty("t.happened").build().unwrap())
+            .collect();
+        bus.publish_all(&events).await.unwrap();
+        let mut sub = bus.subscribe("g").await.unwrap();
+        for n in 0..500 {
+            assert_eq!(sub.next().await.unwrap().event.unwrap().id(), n.to_string(), "one key, in order");
+        }
     }
 }

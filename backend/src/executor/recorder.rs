@@ -44,6 +44,8 @@ struct Shared {
     /// Lines offered so far, and how many are kept.
     offered: AtomicU64,
     max_lines: u64,
+    /// The line saying that the cap was reached has been queued.
+    capped: AtomicBool,
 }
 
 impl Drop for Shared {
@@ -70,7 +72,7 @@ impl LogSink {
         if offered < shared.max_lines {
             let text = shared.masker.mask(&text);
             shared.spool.push(Captured { stream, text, source });
-        } else if offered == shared.max_lines {
+        } else if !shared.capped.swap(true, Ordering::Relaxed) {
             let text = format!(
                 "k8x: this execution's log reached its limit of {} lines (K8X_LOG_MAX_LINES); the rest of its output is not kept",
                 shared.max_lines
@@ -94,8 +96,18 @@ impl Recorder {
         let spool = Arc::new(Spool::default());
         let masker = Masker::new(launch.service.secrets.values().map(ExposeSecret::expose_secret));
         let writer = tokio::spawn(write_lines(store.clone(), launch.execution_id.clone(), spool.clone()));
-        let shared = Shared { spool, masker, offered: AtomicU64::new(0), max_lines };
-        Self { store, launch, sink: Some(LogSink { shared: Arc::new(shared) }), writer }
+        let shared =
+            Arc::new(Shared { spool, masker, offered: AtomicU64::new(0), max_lines, capped: AtomicBool::new(false) });
+        // The cap is the execution's, not this recorder's: lines an earlier recorder stored (before a restart)
+        // count too.
+        let (counted, id) = (Arc::downgrade(&shared), launch.execution_id.clone());
+        let earlier = store.clone();
+        tokio::spawn(async move {
+            if let (Ok(stored), Some(shared)) = (earlier.last_log_seq(&id).await, counted.upgrade()) {
+                shared.offered.fetch_add(u64::try_from(stored).unwrap_or(0), Ordering::Relaxed);
+            }
+        });
+        Self { store, launch, sink: Some(LogSink { shared }), writer }
     }
 
     /// A sink for the execution's output.
