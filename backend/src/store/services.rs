@@ -10,6 +10,18 @@ use sea_orm::{
 
 use super::{entities::service, Result, Store};
 
+/// The columns of a [`ServiceListing`] (the name first).
+const LISTED: [service::Column; 8] = [
+    service::Column::Name,
+    service::Column::Project,
+    service::Column::Kind,
+    service::Column::Description,
+    service::Column::Active,
+    service::Column::AllowManualTriggering,
+    service::Column::TriggerEvents,
+    service::Column::Tags,
+];
+
 /// A service as the services list shows it: no files, no secrets.
 #[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
 pub struct ServiceListing {
@@ -21,6 +33,21 @@ pub struct ServiceListing {
     pub allow_manual_triggering: bool,
     pub trigger_events: String,
     pub tags: String,
+}
+
+impl From<&service::Model> for ServiceListing {
+    fn from(row: &service::Model) -> Self {
+        Self {
+            name: row.name.clone(),
+            project: row.project.clone(),
+            kind: row.kind.clone(),
+            description: row.description.clone(),
+            active: row.active,
+            allow_manual_triggering: row.allow_manual_triggering,
+            trigger_events: row.trigger_events.clone(),
+            tags: row.tags.clone(),
+        }
+    }
 }
 
 /// What the services table looks like, cheaply: how many services, and the newest change. Any upsert or
@@ -40,21 +67,14 @@ impl Store {
         service::Entity::insert(active)
             .on_conflict(
                 OnConflict::column(C::Name)
-                    .update_columns([
-                        C::Project,
-                        C::Kind,
-                        C::Description,
-                        C::Active,
-                        C::AllowManualTriggering,
-                        C::TriggerEvents,
-                        C::Tags,
+                    .update_columns(LISTED[1..].iter().copied().chain([
                         C::Manifest,
                         C::Deployment,
                         C::Parameters,
                         C::Configs,
                         C::Secrets,
                         C::UpdatedAt,
-                    ])
+                    ]))
                     .to_owned(),
             )
             .exec_without_returning(&self.db)
@@ -113,16 +133,7 @@ impl Store {
         let total = query.clone().count(&self.db).await?;
         let rows = query
             .select_only()
-            .columns([
-                C::Name,
-                C::Project,
-                C::Kind,
-                C::Description,
-                C::Active,
-                C::AllowManualTriggering,
-                C::TriggerEvents,
-                C::Tags,
-            ])
+            .columns(LISTED)
             .order_by_asc(C::Name)
             .offset(offset)
             .limit(limit)

@@ -9,10 +9,7 @@ use model::views::{
 };
 use serde_json::Value;
 
-use crate::store::{
-    entities::{execution, service},
-    Result, ServiceListing, Store,
-};
+use crate::store::{entities::execution, Result, ServiceListing, Store};
 
 /// Services per page of the list.
 pub const SERVICES_PER_PAGE: u64 = 50;
@@ -37,7 +34,7 @@ pub async fn service(store: &Store, name: &str) -> Result<Option<ServiceDetail>>
     let recent_runs: Vec<_> = store.executions(Some(name), 20).await?.into_iter().map(execution_summary).collect();
     let spec = crate::catalog::read_service(&row).ok();
     Ok(Some(ServiceDetail {
-        summary: service_summary(&listing(&row), recent_runs.first().cloned()),
+        summary: service_summary(&ServiceListing::from(&row), recent_runs.first().cloned()),
         manifest: row.manifest.clone(),
         deployment: row.deployment.clone(),
         configs: row.configs.as_deref().map(pretty),
@@ -108,19 +105,6 @@ pub async fn execution(store: &Store, id: &str, window: LogWindow) -> Result<Opt
         log_total,
         summary: execution_summary(row),
     }))
-}
-
-fn listing(row: &service::Model) -> ServiceListing {
-    ServiceListing {
-        name: row.name.clone(),
-        project: row.project.clone(),
-        kind: row.kind.clone(),
-        description: row.description.clone(),
-        active: row.active,
-        allow_manual_triggering: row.allow_manual_triggering,
-        trigger_events: row.trigger_events.clone(),
-        tags: row.tags.clone(),
-    }
 }
 
 fn service_summary(row: &ServiceListing, last_run: Option<ExecutionSummary>) -> ServiceSummary {

@@ -76,7 +76,12 @@ async fn write(db: DatabaseConnection, published: Arc<Notify>, mut waiting: mpsc
                 Err(_) => break,
             }
         }
-        let records: Vec<_> = batch.iter().flat_map(|pending| pending.records.iter().cloned()).collect();
+        let mut records = Vec::with_capacity(count);
+        let mut answers = Vec::with_capacity(batch.len());
+        for pending in batch {
+            records.extend(pending.records);
+            answers.push(pending.done);
+        }
         let stored = store(&db, records).await;
         if stored.is_ok() {
             published.notify_waiters();
@@ -85,8 +90,8 @@ async fn write(db: DatabaseConnection, published: Arc<Notify>, mut waiting: mpsc
         if let Err(why) = &answer {
             tracing::error!(%why, events = count, "the embedded bus could not store a batch of events");
         }
-        for pending in batch {
-            let _ = pending.done.send(answer.clone());
+        for done in answers {
+            let _ = done.send(answer.clone());
         }
     }
 }
