@@ -8,12 +8,14 @@
 //!   query, map the error.
 //! - `pages/`: one file per route (`/login`, `/services`, `/services/{name}`, `/executions`,
 //!   `/executions/{id}`, and the admin pages under `/admin/`).
+//! - `codec`: how page data travels from the server render to hydration.
 //! - `components/`: the manual-run form renderer, the live log viewer, status badges, the signed-in user.
 //!
 //! Every page is sent with a Content-Security-Policy: scripts only with this response's nonce (Leptos puts
 //! it on its own scripts) and WebAssembly, nothing from other origins, no framing.
 
 pub mod api;
+mod codec;
 mod components;
 mod pages;
 

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use model::views::{ExecutionDetail, ExecutionStatus, LogWindow, LOG_PAGE_LINES, LOG_SEARCH_COUNT_LIMIT};
 
+use crate::codec::page_data;
 use crate::{
     api::get_execution,
     components::{log_view::LogView, session::Me, status::short_time},
@@ -19,7 +20,7 @@ pub fn ExecutionPage() -> impl IntoView {
         let query = query.read();
         (query.get("log"), query.get("log_page"), query.get("log_q"))
     };
-    let execution = Resource::new(move || (id(), window()), |(id, (log, page, q))| get_execution(id, log, page, q));
+    let execution = page_data(move || (id(), window()), |(id, (log, page, q))| get_execution(id, log, page, q));
     // When the live log reports the end, load the page again: times, exit code and error fill in.
     let reload = Callback::new(move |()| execution.refetch());
     view! {

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::codec::page_data;
 use crate::{
     api::list_executions,
     components::status::{short_id, short_time, StatusBadge},
@@ -9,7 +10,7 @@ use crate::{
 
 #[component]
 pub fn ExecutionsPage() -> impl IntoView {
-    let executions = Resource::new(|| (), |_| list_executions());
+    let executions = page_data(|| (), |_| list_executions());
     view! {
         <h1>"Executions"</h1>
         <Suspense fallback=|| view! { <p class="empty">"Loading executions…"</p> }>

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use model::views::ServiceDetail;
 
+use crate::codec::page_data;
 use crate::{
     api::get_service,
     components::{
@@ -19,7 +20,7 @@ pub fn ServicePage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let name = move || params.read().get("name").unwrap_or_default();
-    let service = Resource::new(name, get_service);
+    let service = page_data(name, get_service);
     let run_error = move || query.read().get("run_error");
     view! {
         <Suspense fallback=|| view! { <p class="empty">"Loading service…"</p> }>

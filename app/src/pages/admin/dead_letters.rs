@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use super::{done, Outcome};
+use crate::codec::page_data;
 use crate::{
     api::{list_dead_letters, ReplayDeadLetter},
     components::status::short_time,
@@ -11,7 +12,7 @@ use crate::{
 #[component]
 pub fn DeadLettersPage() -> impl IntoView {
     let replay = ServerAction::<ReplayDeadLetter>::new();
-    let letters = Resource::new(move || replay.version().get(), |_| list_dead_letters());
+    let letters = page_data(move || replay.version().get(), |_| list_dead_letters());
     view! {
         <h1>"Dead letters"</h1>
         <p class="muted">

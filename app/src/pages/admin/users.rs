@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use super::{done, once, Outcome};
 use crate::api::{list_users, AddUser, RemoveUser, ResetPassword, SetUserRole};
+use crate::codec::page_data;
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -12,7 +13,7 @@ pub fn UsersPage() -> impl IntoView {
     let reset = ServerAction::<ResetPassword>::new();
     let remove = ServerAction::<RemoveUser>::new();
     let users =
-        Resource::new(move || (add.version().get(), role.version().get(), remove.version().get()), |_| list_users());
+        page_data(move || (add.version().get(), role.version().get(), remove.version().get()), |_| list_users());
     view! {
         <h1>"Users"</h1>
         <Outcome value=add.value() shown=shown_added/>

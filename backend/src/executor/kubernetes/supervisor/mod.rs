@@ -363,8 +363,11 @@ impl Supervisor {
                 .iter()
                 .map(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending"))
                 .collect();
-            let settled = phases.iter().all(|p| matches!(*p, "Succeeded" | "Failed"))
-                && (ending.status != ExecutionStatus::Succeeded || phases.contains(&"Succeeded"));
+            // The pod that made the ending must be seen too (its exit code and reason are in the ending);
+            // a Job that ended without one (its pods deleted, a deadline before any started) ends after
+            // POD_SETTLE.
+            let deciding = if ending.status == ExecutionStatus::Succeeded { "Succeeded" } else { "Failed" };
+            let settled = phases.iter().all(|p| matches!(*p, "Succeeded" | "Failed")) && phases.contains(&deciding);
             if self.pods_listed && (settled || ended_at.elapsed() >= POD_SETTLE) {
                 self.finish(id, ending);
             }
