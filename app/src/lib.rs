@@ -6,8 +6,8 @@
 //! ## Layout
 //! - [`api`]: `#[server]` functions — thin: take the backend state from context, call a `backend::views`
 //!   query, map the error.
-//! - `pages/`: one file per route (`/login`, `/services`, `/services/{name}`, `/executions`,
-//!   `/executions/{id}`, and the admin pages under `/admin/`).
+//! - `pages/`: one file per route (`/login`, `/services`, `/services/{name}`, `/projects`, `/projects/{name}`,
+//!   `/executions`, `/executions/{id}`, and the admin pages under `/admin/`).
 //! - `codec`: how page data travels from the server render to hydration.
 //! - `components/`: the manual-run form renderer, the live log viewer, status badges, the signed-in user.
 //!
@@ -62,6 +62,7 @@ pub fn App() -> impl IntoView {
                 <nav>
                     <a href="/services">"Services"</a>
                     <a href="/executions">"Executions"</a>
+                    <a href="/projects">"Projects"</a>
                 </nav>
                 <SignedIn/>
             </header>
@@ -73,11 +74,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=pages::services::ServicesPage ssr=SsrMode::Async/>
                     <Route path=path!("/services") view=pages::services::ServicesPage ssr=SsrMode::Async/>
                     <Route path=path!("/services/:name") view=pages::service::ServicePage ssr=SsrMode::Async/>
+                    <Route path=path!("/projects") view=pages::projects::ProjectsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/projects/:name") view=pages::project::ProjectPage ssr=SsrMode::Async/>
                     <Route path=path!("/executions") view=pages::executions::ExecutionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/executions/:id") view=pages::execution::ExecutionPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=pages::admin::users::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/tokens") view=pages::admin::tokens::TokensPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/sources") view=pages::admin::sources::SourcesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/values") view=pages::admin::values::ValuesPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=pages::admin::audit::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/dead-letters") view=pages::admin::dead_letters::DeadLettersPage ssr=SsrMode::Async/>
                 </Routes>

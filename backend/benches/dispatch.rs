@@ -33,6 +33,8 @@ fn rows() -> Vec<service::Model> {
                 configs: Some(r#"{"REGION": "eu"}"#.into()),
                 secrets: None,
                 updated_at: chrono::Utc::now(),
+                revision: None,
+                source_dir: None,
             }
         })
         .collect()

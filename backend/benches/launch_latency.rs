@@ -65,6 +65,8 @@ async fn run() -> (Vec<Duration>, f64) {
                 configs: None,
                 secrets: None,
                 updated_at: chrono::Utc::now(),
+                revision: None,
+                source_dir: None,
             })
             .await
             .unwrap();

@@ -18,7 +18,9 @@
 //! - [`executor`]: what a container sees ([`executor::environment`]), the local and Kubernetes executors, the
 //!   recorder.
 //! - [`service`]: a runnable service as every layer uses it ([`service::ServiceSpec`]).
-//! - [`catalog`]: service directories read, checked and stored; stored services read back.
+//! - [`catalog`]: service directories read and checked (also `k8x validate`); stored services read back.
+//! - [`projects`]: projects and their sources (a directory, a Git branch, archives); syncs, push webhooks,
+//!   interval syncs.
 //! - [`access`]: roles, token scopes and the permission each route asks for.
 //! - [`auth`]: users, passwords, sessions, API tokens, webhook signatures, the first admin.
 //! - [`store`]: sea-orm entities and queries; service secrets sealed at rest ([`store::cipher`]).
@@ -29,6 +31,7 @@
 //! - [`ids`]: derived ids that make creation idempotent.
 //! - [`chain`]: how deep and how wide a chain of completion events may go; correlation ids.
 //! - [`outcome`]: how an execution ended and the completion event that announces it.
+//! - [`scopes`]: secrets and configs set for the platform, a project or a service, merged into a launch.
 //! - [`relay`]: puts completion events from the outbox (written with each ending) on the bus.
 //! - [`state`]: what handlers share.
 
@@ -47,7 +50,9 @@ pub mod ids;
 pub mod ingest;
 pub mod outcome;
 pub mod private_file;
+pub mod projects;
 pub mod relay;
+pub mod scopes;
 pub mod secrets;
 pub mod service;
 pub mod state;

@@ -28,6 +28,8 @@ pub struct ServiceSpec {
     pub configs: Map<String, Value>,
     /// Secret values by key. Never logged, never shown, never written into a Job spec.
     pub secrets: BTreeMap<String, SecretString>,
+    /// The commit (or `sha256:` digest) its files came from; recorded on each execution.
+    pub revision: Option<String>,
 }
 
 /// Whether `name` can be an environment variable: a C identifier. Secret and config names become variables.

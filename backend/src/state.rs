@@ -7,10 +7,10 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     auth::{rate::TokenRate, throttle::LoginThrottle},
     bus::Bus,
-    catalog::CatalogError,
     config::Config,
     dispatcher::Readiness,
     executor::Executor,
+    projects::Projects,
     store::Store,
 };
 
@@ -25,14 +25,14 @@ pub struct AppState {
     pub bus: Arc<dyn Bus>,
     /// What runs executions; the API cancels through it.
     pub executor: Arc<dyn Executor>,
-    /// Problems found loading the project at start-up, shown on the services page.
-    pub catalog_problems: Arc<Vec<CatalogError>>,
     /// Cancelled when k8x stops: long-lived responses (log streams) end so the server can drain.
     pub shutdown: CancellationToken,
     /// Failed sign-ins, to slow down guessing.
     pub login_throttle: Arc<LoginThrottle>,
     /// Requests per API token.
     pub token_rate: Arc<TokenRate>,
+    /// Projects: their syncs, webhooks and management.
+    pub projects: Arc<Projects>,
     /// Whether the dispatcher keeps up (`GET /ready`).
     pub readiness: Readiness,
 }

@@ -14,6 +14,8 @@
 //! - `m20261127_000005_dead_letter_once`: one dead letter per (group, position).
 //! - `m20261127_000006_trusted_executions`: the outbox of completion events, attempts and retries, chains,
 //!   which process consumes an embedded-bus group.
+//! - `m20261127_000007_projects`: projects and their sources, the record of each sync, scoped secrets and
+//!   configs, the revision of each service and execution.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -24,6 +26,7 @@ mod m20261127_000003_access;
 mod m20261127_000004_dead_letters;
 mod m20261127_000005_dead_letter_once;
 mod m20261127_000006_trusted_executions;
+mod m20261127_000007_projects;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -39,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_dead_letters::Migration),
             Box::new(m20261127_000005_dead_letter_once::Migration),
             Box::new(m20261127_000006_trusted_executions::Migration),
+            Box::new(m20261127_000007_projects::Migration),
         ]
     }
 }

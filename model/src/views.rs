@@ -102,6 +102,23 @@ pub struct ServiceDetail {
     /// The manual-run form, if the service has a `parameters.json`.
     pub parameters: Option<ParameterForm>,
     pub recent_runs: Vec<ExecutionSummary>,
+    /// The revision its files are at now.
+    pub revision: Option<String>,
+    /// Every revision its runs used, newest first.
+    pub revisions: Vec<RevisionUse>,
+    /// Set when its secrets come from a `secrets.json` in a repository or archive (readable by whoever reads
+    /// those): the advice to set them in k8x instead.
+    pub secrets_file_warning: Option<String>,
+    /// Whether the viewer may set its secrets and configs (an admin).
+    pub can_set_values: bool,
+}
+
+/// How many runs used one revision of a service, and when the last of them was created.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RevisionUse {
+    pub revision: Option<String>,
+    pub runs: u64,
+    pub last_run: String,
 }
 
 /// One row of the executions list.
@@ -125,6 +142,8 @@ pub struct ExecutionSummary {
     /// Which attempt this is, and how many the service allows (1 and 1 without retries).
     pub attempt: i32,
     pub max_attempts: i32,
+    /// The revision of the service it ran (a commit, or `sha256:` of an archive or directory).
+    pub revision: Option<String>,
 }
 
 /// The execution page.

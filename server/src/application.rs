@@ -13,10 +13,10 @@ use axum::Router;
 use backend::{
     auth::{rate::TokenRate, session_store::DbSessionStore},
     bus::{Bus, EmbeddedBus, KafkaBus},
-    catalog::load_project,
     config::{Config, ExecutorKind},
     dispatcher::{Dispatcher, Readiness},
     executor::{kubernetes::Settings, Executor, KubernetesExecutor, LocalExecutor},
+    projects::Projects,
     store::Store,
     AppState,
 };
@@ -130,10 +130,10 @@ impl Application {
                 Runner::Kubernetes(executor.await?)
             }
         };
-        let catalog_problems = match &config.project_dir {
-            Some(dir) => load(&store, dir).await?,
-            None => Vec::new(),
-        };
+        let projects = Projects::new(store.clone(), config.data_dir.clone(), instance.clone());
+        if let Some(dir) = &config.project_dir {
+            load(&projects, dir).await?;
+        }
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let address = listener.local_addr()?;
         let per_second = NonZeroU32::new(config.token_requests_per_second)
@@ -146,7 +146,7 @@ impl Application {
             store: store.clone(),
             bus: bus.clone(),
             executor: executor.shared(),
-            catalog_problems: Arc::new(catalog_problems),
+            projects: projects.clone(),
             shutdown: shutdown.clone(),
         };
         let relay_stop = CancellationToken::new();
@@ -158,6 +158,7 @@ impl Application {
         let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
         let router = router(&state, address);
         tokio::spawn(sweep_sessions(DbSessionStore::new(state.store.clone()), shutdown.clone()));
+        tokio::spawn(backend::projects::interval::run(projects, shutdown.clone()));
         Ok(Self { listener, address, router, state, shutdown, dispatcher, executor, kill, relay_stop, relay, queue })
     }
 
@@ -272,23 +273,31 @@ fn private_data_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads the project in `dir`, named after the directory; returns the problems found.
-async fn load(store: &Store, dir: &Path) -> anyhow::Result<Vec<backend::catalog::CatalogError>> {
-    if !dir.is_dir() {
+/// Syncs the start-up project directory `dir`: a project of kind directory named after it.
+async fn load(projects: &Projects, dir: &Path) -> anyhow::Result<()> {
+    let Ok(dir) = dir.canonicalize() else {
         tracing::warn!(dir = %dir.display(), "the project directory does not exist; no project loaded");
-        return Ok(Vec::new());
-    }
-    let name = dir
-        .canonicalize()
-        .ok()
-        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "default".into());
-    let report = load_project(store, dir, &name).await?;
-    tracing::info!(project = %name, services = report.loaded.len(), removed = report.removed, "project loaded");
-    for problem in &report.problems {
+        return Ok(());
+    };
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "default".into());
+    let name = if backend::projects::manage::check_name(&name).is_ok() { name } else { "default".into() };
+    projects.ensure_directory(&name, &dir.display().to_string()).await?;
+    // Another k8x on this database may be syncing it right now (starting up too): wait for it, then sync.
+    let mut waited = 0;
+    let sync = loop {
+        match projects.sync(&name, "start-up").await {
+            Err(backend::projects::ProjectError::Busy(_)) if waited < 600 => {
+                waited += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            other => break other?,
+        }
+    };
+    tracing::info!(project = %name, result = %sync.result, added = sync.added.len(), changed = sync.changed.len(), removed = sync.removed.len(), "project loaded");
+    for problem in &sync.problems {
         tracing::warn!(%problem, "service not loaded");
     }
-    Ok(report.problems)
+    Ok(())
 }
 
 /// The UI (Leptos pages, server functions, static assets) and the API, on one router.

@@ -1,8 +1,13 @@
 //! The command line: `k8x` (or `k8x serve`) runs the server; `k8x user …`, `k8x token …` and
 //! `k8x source …` manage users, API tokens and event sources in the configured database, with the same
-//! rules as the admin pages (`backend::auth::manage`), and leave a line in the audit trail.
+//! rules as the admin pages (`backend::auth::manage`), and leave a line in the audit trail; `k8x validate`
+//! checks service files offline, touching neither config nor database.
 
-use std::io::{BufRead, IsTerminal};
+use std::{
+    io::{BufRead, IsTerminal},
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
 use anyhow::Context as _;
 use backend::{
@@ -35,6 +40,12 @@ pub enum Command {
     /// Manage event sources that sign their requests (webhooks).
     #[command(subcommand)]
     Source(SourceCommand),
+    /// Check service files offline: every problem of every file, with file, field, line and column. Exits
+    /// non-zero if there is any.
+    Validate {
+        /// A service directory (one with a `manifest.json`), or a repository of them at any depth.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,7 +127,7 @@ pub async fn manage(config: &Config, command: Command) -> anyhow::Result<()> {
     let cipher = backend::secrets::unlock(config, &store).await?;
     let store = store.with_cipher(cipher);
     match command {
-        Command::Serve => unreachable!("serve is not a management command"),
+        Command::Serve | Command::Validate { .. } => unreachable!("not a management command"),
         Command::User(command) => user(&store, command).await,
         Command::Token(command) => token(&store, command).await,
         Command::Source(command) => source(&store, command).await,
@@ -217,6 +228,18 @@ async fn source(store: &Store, command: SourceCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `k8x validate <dir>`: prints every problem, the directories k8x does not run and a summary; fails if
+/// there is a problem (a directory that cannot be read is one).
+pub fn validate(dir: &Path) -> ExitCode {
+    let scan = backend::catalog::scan(dir);
+    print!("{}", scan.report());
+    if scan.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// The password from stdin (first line; typed without echo on a terminal), or a generated one.

@@ -1,5 +1,8 @@
-//! `k8x`: read the config, then either manage users, tokens and sources (`k8x user|token|source …`) or
-//! start telemetry, build the application and run until SIGINT/SIGTERM.
+//! `k8x`: check service files (`k8x validate <dir>`, before anything else: no config, no database), or read
+//! the config, then either manage users, tokens and sources (`k8x user|token|source …`) or start telemetry,
+//! build the application and run until SIGINT/SIGTERM.
+
+use std::process::ExitCode;
 
 use backend::config::Config;
 use clap::Parser;
@@ -10,13 +13,17 @@ use server::{
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    if let Some(Command::Validate { dir }) = &cli.command {
+        return Ok(cli::validate(dir));
+    }
     let config = Config::load()?;
     match cli.command {
-        None | Some(Command::Serve) => serve(config).await,
-        Some(command) => cli::manage(&config, command).await,
+        None | Some(Command::Serve) => serve(config).await?,
+        Some(command) => cli::manage(&config, command).await?,
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

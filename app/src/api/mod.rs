@@ -3,8 +3,10 @@
 //! delegates to `backend`.
 
 mod admin;
+mod projects;
 
 pub use admin::*;
+pub use projects::*;
 
 use leptos::prelude::*;
 use model::{
@@ -44,20 +46,23 @@ pub async fn who_am_i() -> Result<Option<CurrentUser>, ServerFnError> {
     Ok(caller().await.ok().as_ref().map(backend::views::access::current_user))
 }
 
-/// Page `page` of the services matching `search` (all when it is empty), and the problems found loading them.
+/// Page `page` of the services matching `search` (all when it is empty), and the problems of the projects' last
+/// syncs.
 #[server(endpoint = "list_services")]
 pub async fn list_services(search: String, page: u64) -> Result<(ServicePage, Vec<String>), ServerFnError> {
     allowed(backend::access::Permission::Read).await?;
     let state = state()?;
     let services = backend::views::services(&state.store, &search, page).await.map_err(internal)?;
-    Ok((services, state.catalog_problems.iter().map(ToString::to_string).collect()))
+    let problems = state.projects.problems().await.map_err(|err| ServerFnError::new(err.to_string()))?;
+    Ok((services, problems))
 }
 
 /// One service.
 #[server(endpoint = "get_service")]
 pub async fn get_service(name: String) -> Result<Option<ServiceDetail>, ServerFnError> {
-    allowed(backend::access::Permission::Read).await?;
-    backend::views::service(&state()?.store, &name).await.map_err(internal)
+    let principal = allowed(backend::access::Permission::Read).await?;
+    let admin = principal.allows(backend::access::Permission::Admin);
+    backend::views::service(&state()?.store, &name, admin).await.map_err(internal)
 }
 
 /// The newest executions.

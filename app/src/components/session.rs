@@ -36,6 +36,7 @@ pub fn SignedIn() -> impl IntoView {
                             <a href="/admin/users">"Users"</a>
                             <a href="/admin/tokens">"Tokens"</a>
                             <a href="/admin/sources">"Sources"</a>
+                            <a href="/admin/values">"Secrets"</a>
                             <a href="/admin/audit">"Audit"</a>
                             <a href="/admin/dead-letters">"Dead letters"</a>
                         </nav>

@@ -1,9 +1,10 @@
 //! `/services/{name}`: the manifest, deployment, configs, secret names, the Run button (with the
-//! `parameters.json` form when the service has one) and the run history.
+//! `parameters.json` form when the service has one), the run history, the revisions its runs used, a warning
+//! when its secrets come from a repository, and (admins) its own secrets and configs.
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use model::views::ServiceDetail;
+use model::{projects::short_revision, views::ServiceDetail};
 
 use crate::codec::page_data;
 use crate::{
@@ -12,6 +13,7 @@ use crate::{
         run_form::RunForm,
         session::Me,
         status::{short_id, short_time, StatusBadge},
+        values::ScopedValues,
     },
 };
 
@@ -49,6 +51,8 @@ fn Service(detail: ServiceDetail, run_error: Option<String>, can_operate: bool) 
             {s.trigger_events.iter().map(|t| view! { <code class="chip">{t.clone()}</code> }).collect_view()}
             {(!s.active).then(|| view! { <span class="badge status-failed">"inactive"</span> })}
         </p>
+        {detail.revision.as_deref().map(|r| view! { <p class="muted">"Revision " <code id="revision">{short_revision(r).to_owned()}</code></p> })}
+        {detail.secrets_file_warning.clone().map(|w| view! { <p class="warning" id="secrets-warning">{w}</p> })}
         {run_error.map(|e| view! { <p class="error" id="run-error">"The run was refused: " {e}</p> })}
         {if s.active && s.allow_manual_triggering && can_operate {
             view! { <RunForm service=s.name.clone() form=detail.parameters.clone()/> }.into_any()
@@ -63,18 +67,32 @@ fn Service(detail: ServiceDetail, run_error: Option<String>, can_operate: bool) 
         } else {
             view! {
                 <table class="list" id="runs">
-                    <thead><tr><th>"Execution"</th><th>"Status"</th><th>"Event"</th><th>"Created"</th></tr></thead>
+                    <thead><tr><th>"Execution"</th><th>"Status"</th><th>"Event"</th><th>"Revision"</th><th>"Created"</th></tr></thead>
                     <tbody>{detail.recent_runs.iter().map(|r| view! {
                         <tr>
                             <td><a href=format!("/executions/{}", r.id)><code>{short_id(&r.id)}</code></a></td>
                             <td><StatusBadge status=r.status/></td>
                             <td><code>{r.event_type.clone()}</code></td>
+                            <td><code>{r.revision.as_deref().map(short_revision).unwrap_or("").to_owned()}</code></td>
                             <td>{short_time(&r.created_at)}</td>
                         </tr>
                     }).collect_view()}</tbody>
                 </table>
             }.into_any()
         }}
+        {(!detail.revisions.is_empty()).then(|| view! {
+            <h2>"Revisions"</h2>
+            <table class="list" id="revisions">
+                <thead><tr><th>"Revision"</th><th>"Runs"</th><th>"Last run"</th></tr></thead>
+                <tbody>{detail.revisions.iter().map(|r| view! {
+                    <tr>
+                        <td><code>{r.revision.as_deref().map(short_revision).unwrap_or("(before revisions were kept)").to_owned()}</code></td>
+                        <td>{r.runs}</td>
+                        <td>{short_time(&r.last_run)}</td>
+                    </tr>
+                }).collect_view()}</tbody>
+            </table>
+        })}
         <h2>"manifest.json"</h2>
         <pre class="file">{detail.manifest.clone()}</pre>
         <h2>"deployment.yaml"</h2>
@@ -86,5 +104,6 @@ fn Service(detail: ServiceDetail, run_error: Option<String>, can_operate: bool) 
                 {detail.secret_names.iter().map(|k| view! { <tr><td><code>{k.clone()}</code></td><td>"••••••"</td></tr> }).collect_view()}
             </tbody></table>
         })}
+        {detail.can_set_values.then(|| view! { <ScopedValues scope="service" owner=s.name.clone()/> })}
     }
 }

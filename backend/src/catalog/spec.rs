@@ -13,6 +13,7 @@ pub fn read_service(row: &service::Model) -> Result<ServiceSpec, CatalogError> {
     Ok(ServiceSpec {
         name: row.name.clone(),
         project: row.project.clone(),
+        revision: row.revision.clone(),
         active: row.active,
         allow_manual_triggering: row.allow_manual_triggering,
         trigger_events: manifest.trigger_events,

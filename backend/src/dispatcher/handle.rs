@@ -104,10 +104,12 @@ impl Dispatcher {
                     chain: correlation.clone(),
                     max_attempts: i32::try_from(service.retries.count).unwrap_or(0).saturating_add(1),
                     retry_backoff_seconds: i32::try_from(service.retries.backoff_seconds).unwrap_or(i32::MAX),
+                    revision: service.revision.clone(),
                 })
                 .await?;
             if execution.status == model::views::ExecutionStatus::Queued.as_str() && execution.job_name.is_none() {
                 tracing::info!(execution = %execution.id, service = %service.name, event = %event.id(), "launching");
+                let service = crate::scopes::resolve(&self.store, service).await?;
                 let launch = Launch {
                     execution_id: execution.id,
                     attempt: execution.attempt,

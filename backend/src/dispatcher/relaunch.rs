@@ -28,6 +28,7 @@ impl Relaunch for StoredLaunches {
             .await?
             .ok_or_else(|| gone(format!("its service `{}` is no longer in the catalog", row.service)))?;
         let service = crate::catalog::read_service(&service).map_err(|e| gone(e.to_string()))?;
+        let service = crate::scopes::resolve(store, service).await?;
         let recorded =
             store.event(&row.event_key).await?.ok_or_else(|| gone("its event is not recorded".to_owned()))?;
         let event: Event =

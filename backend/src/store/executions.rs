@@ -27,6 +27,8 @@ pub struct NewExecution {
     pub max_attempts: i32,
     /// The first retry's delay.
     pub retry_backoff_seconds: i32,
+    /// The revision of the service.
+    pub revision: Option<String>,
 }
 
 /// The concurrency limit a claim must respect: `limit` is the service and its `max_concurrency`, if it has one.
@@ -86,6 +88,7 @@ impl Store {
             chain: Set(Some(new.chain)),
             max_attempts: Set(new.max_attempts.max(1)),
             retry_backoff_seconds: Set(new.retry_backoff_seconds.max(0)),
+            revision: Set(new.revision),
         };
         execution::Entity::insert(row)
             .on_conflict(OnConflict::column(execution::Column::Id).do_nothing().to_owned())
@@ -398,6 +401,26 @@ impl Store {
             .await?)
     }
 
+    /// Each revision `service`'s executions ran: the revision, how many ran it, and when the newest was
+    /// created; newest first.
+    pub async fn revision_uses(&self, service: &str) -> Result<Vec<(Option<String>, u64, chrono::DateTime<Utc>)>> {
+        use execution::Column as C;
+        let rows: Vec<(Option<String>, i64, chrono::DateTime<Utc>)> = execution::Entity::find()
+            .select_only()
+            .column(C::Revision)
+            .column_as(C::Id.count(), "runs")
+            .column_as(C::CreatedAt.max(), "last")
+            .filter(C::Service.eq(service))
+            .group_by(C::Revision)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut uses: Vec<_> =
+            rows.into_iter().map(|(revision, runs, last)| (revision, u64::try_from(runs).unwrap_or(0), last)).collect();
+        uses.sort_by(|a, b| b.2.cmp(&a.2));
+        Ok(uses)
+    }
+
     /// The newest execution of each of `services` (one query, each found through the (service, created)
     /// index), by service.
     pub async fn last_runs(&self, services: &[String]) -> Result<std::collections::HashMap<String, execution::Model>> {
@@ -452,6 +475,7 @@ mod tests {
             chain: "e".into(),
             max_attempts: 1,
             retry_backoff_seconds: 0,
+            revision: None,
         };
         store.create_execution(new).await.unwrap();
         (dir, store)

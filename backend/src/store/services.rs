@@ -4,8 +4,8 @@ use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    sea_query::OnConflict, ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    sea_query::OnConflict, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::{entities::service, Result, Store};
@@ -60,7 +60,14 @@ pub struct CatalogFingerprint {
 
 impl Store {
     /// Inserts or replaces a service by name; its secrets are sealed on the way.
-    pub async fn upsert_service(&self, mut model: service::Model) -> Result<()> {
+    pub async fn upsert_service(&self, model: service::Model) -> Result<()> {
+        self.upsert_service_on(&self.db, model).await?;
+        self.signals.catalog.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// [`Store::upsert_service`] on `conn` (a transaction), without announcing the change.
+    pub(super) async fn upsert_service_on(&self, conn: &impl ConnectionTrait, mut model: service::Model) -> Result<()> {
         use service::Column as C;
         model.secrets = model.secrets.map(|secrets| self.seal(&secrets));
         let active: service::ActiveModel = model.into();
@@ -74,24 +81,14 @@ impl Store {
                         C::Configs,
                         C::Secrets,
                         C::UpdatedAt,
+                        C::Revision,
+                        C::SourceDir,
                     ]))
                     .to_owned(),
             )
-            .exec_without_returning(&self.db)
+            .exec_without_returning(conn)
             .await?;
-        self.signals.catalog.fetch_add(1, Ordering::Release);
         Ok(())
-    }
-
-    /// Removes the services of `project` that are not in `keep`; returns how many went.
-    pub async fn remove_services_except(&self, project: &str, keep: &[String]) -> Result<u64> {
-        let result = service::Entity::delete_many()
-            .filter(service::Column::Project.eq(project))
-            .filter(service::Column::Name.is_not_in(keep.iter().cloned()))
-            .exec(&self.db)
-            .await?;
-        self.signals.catalog.fetch_add(1, Ordering::Release);
-        Ok(result.rows_affected)
     }
 
     /// How many times this process has changed the stored services: a cache of them is stale when it moves.
@@ -157,7 +154,7 @@ impl Store {
 
     /// `row` with its secrets opened. Secrets stored before encryption existed are read as they are (and
     /// sealed the next time the service is loaded).
-    fn opened(&self, mut row: service::Model) -> Result<service::Model> {
+    pub(super) fn opened(&self, mut row: service::Model) -> Result<service::Model> {
         if let Some(secrets) = row.secrets.take() {
             row.secrets = Some(self.open(secrets, || format!("service `{}`", row.name))?);
         }

@@ -4,8 +4,8 @@
 pub mod access;
 
 use model::views::{
-    AttemptSummary, ExecutionDetail, ExecutionStatus, ExecutionSummary, LogLine, LogWindow, ServiceDetail, ServicePage,
-    ServiceSummary, LOG_PAGE_LINES, LOG_SEARCH_COUNT_LIMIT,
+    AttemptSummary, ExecutionDetail, ExecutionStatus, ExecutionSummary, LogLine, LogWindow, RevisionUse, ServiceDetail,
+    ServicePage, ServiceSummary, LOG_PAGE_LINES, LOG_SEARCH_COUNT_LIMIT,
 };
 use serde_json::Value;
 
@@ -28,9 +28,24 @@ pub async fn services(store: &Store, search: &str, page: u64) -> Result<ServiceP
     Ok(ServicePage { services, total, page, per_page: SERVICES_PER_PAGE })
 }
 
-/// One service's page.
-pub async fn service(store: &Store, name: &str) -> Result<Option<ServiceDetail>> {
+/// One service's page; `admin` when the viewer may set its secrets and configs.
+pub async fn service(store: &Store, name: &str, admin: bool) -> Result<Option<ServiceDetail>> {
     let Some(row) = store.service(name).await? else { return Ok(None) };
+    let revisions = store
+        .revision_uses(name)
+        .await?
+        .into_iter()
+        .map(|(revision, runs, last)| RevisionUse { revision, runs, last_run: last.to_rfc3339() })
+        .collect();
+    let from_repository = match store.project(&row.project).await? {
+        Some(project) => project.kind != "directory",
+        None => false,
+    };
+    let secrets_file_warning = (from_repository && row.secrets.is_some()).then(|| {
+        "secrets.json is in the project's repository or archive, readable by anyone who can read those: set these \
+         secrets in k8x instead (below), and remove the file"
+            .to_owned()
+    });
     let recent_runs: Vec<_> = store.executions(Some(name), 20).await?.into_iter().map(execution_summary).collect();
     let spec = crate::catalog::read_service(&row).ok();
     Ok(Some(ServiceDetail {
@@ -41,6 +56,10 @@ pub async fn service(store: &Store, name: &str) -> Result<Option<ServiceDetail>>
         secret_names: spec.as_ref().map(|s| s.secrets.keys().cloned().collect()).unwrap_or_default(),
         parameters: spec.and_then(|s| s.parameters),
         recent_runs,
+        revision: row.revision.clone(),
+        revisions,
+        secrets_file_warning,
+        can_set_values: admin,
     }))
 }
 
@@ -142,6 +161,7 @@ pub fn execution_summary(row: execution::Model) -> ExecutionSummary {
         exit_code: row.exit_code,
         reason: row.reason,
         job_name: row.job_name,
+        revision: row.revision,
     }
 }
 

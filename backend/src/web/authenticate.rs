@@ -98,13 +98,14 @@ pub async fn authenticate(
     }
 }
 
-/// Routes anyone may reach: the sign-in page and form, health, static assets, and the signed event-source and
-/// webhook endpoints (which check the signature themselves).
+/// Routes anyone may reach: the sign-in page and form, health, static assets, and the signed event-source,
+/// webhook and Git push endpoints (which check the signature themselves).
 fn public(path: &str) -> bool {
     matches!(path, "/login" | "/auth/login" | "/auth/logout" | "/health" | "/ready" | "/favicon.ico")
         || path.starts_with("/pkg/")
         || (path.starts_with("/api/v1/sources/") && path.ends_with("/events"))
         || path.starts_with("/api/v1/webhooks/")
+        || path == crate::projects::views::WEBHOOK_PATH
 }
 
 fn bearer(request: &Request) -> Option<&str> {

@@ -1,5 +1,5 @@
 //! HTTP routes that are not Leptos pages: health, sign-in and out, manual runs from the form, executions
-//! (list, one, cancel), the log stream and download, the admin API and dead letters; plus the two layers every route
+//! (list, one, cancel), the log stream and download, the admin API, dead letters, projects and scoped secrets and configs; plus the two layers every route
 //! passes: [`browser`] (cross-site refusal, protective headers) and [`authenticate`] (who is asking).
 //! Each file owns its routes; [`router`] merges them with ingest's.
 
@@ -11,7 +11,9 @@ mod executions;
 mod health;
 mod login;
 mod logs;
+mod projects;
 mod runs;
+pub mod values;
 
 use axum::Router;
 
@@ -30,4 +32,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(login::router())
         .merge(admin::router())
         .merge(dead_letters::router())
+        .merge(projects::router())
+        .merge(values::router())
 }

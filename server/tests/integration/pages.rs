@@ -66,7 +66,8 @@ async fn the_demo_project_loads_without_problems() {
     let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo");
     copy_dir(&demo, &dir.path().join("project"));
     let app = spawn_app_with(Db::Sqlite, dir).await;
-    assert!(app.state.catalog_problems.is_empty(), "{:?}", app.state.catalog_problems);
+    let problems = app.state.projects.problems().await.unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
     let names: Vec<String> = app.state.store.services().await.unwrap().into_iter().map(|s| s.name).collect();
     assert_eq!(names, ["form_demo", "k8s_test_job"]);
     let form = page(&app, "/services/form_demo").await;

@@ -73,6 +73,7 @@ async fn an_ending_recorded_just_before_a_crash_is_announced_once_after_the_rest
         chain: "crash-1".into(),
         max_attempts: 1,
         retry_backoff_seconds: 0,
+        revision: None,
     };
     store.create_execution(new).await.unwrap();
     let settled = store.finish_execution(&id, &Ending::failed(Some(3), "container `main` exited with 3")).await;

@@ -1,4 +1,4 @@
-//! The admin pages: users, API tokens, event sources, the audit trail, dead letters. The server functions behind them
+//! The admin pages: users, API tokens, event sources, platform secrets and configs, the audit trail, dead letters. The server functions behind them
 //! refuse anyone but admins; these pages only lay them out.
 
 pub mod audit;
@@ -6,6 +6,7 @@ pub mod dead_letters;
 pub mod sources;
 pub mod tokens;
 pub mod users;
+pub mod values;
 
 use leptos::prelude::*;
 

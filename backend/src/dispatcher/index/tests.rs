@@ -53,7 +53,9 @@ async fn the_index_follows_changes_of_this_process_at_once_and_of_others_on_the_
     catalog.current.lock().unwrap().checked -= RECHECK;
     assert_eq!(names(catalog.index().await.unwrap().matching("a.b", None)), ["one", "two"]);
 
-    elsewhere.remove_services_except("demo", &["two".to_owned()]).await.unwrap();
+    let sync = elsewhere.start_sync("demo", "manual").await.unwrap();
+    let removal = crate::store::ServiceChanges { upsert: Vec::new(), remove: vec!["one".to_owned()] };
+    elsewhere.finish_sync(sync, removal, crate::store::SyncEnd { result: "ok", ..Default::default() }).await.unwrap();
     catalog.current.lock().unwrap().checked -= RECHECK;
     assert_eq!(names(catalog.index().await.unwrap().matching("a.b", None)), ["two"], "a removal is a change");
 }

@@ -22,6 +22,8 @@ pub(crate) fn service_row() -> crate::store::entities::service::Model {
         configs: Some(r#"{"DB_HOST": "db", "RETRIES": 3, "nested": {"a": 1}, "bad-name": "x"}"#.into()),
         secrets: Some(r#"{"API_TOKEN": "t0ps3cret"}"#.into()),
         updated_at: chrono::Utc::now(),
+        revision: None,
+        source_dir: None,
     }
 }
 
@@ -51,6 +53,7 @@ pub(crate) fn new_execution(launch: &Launch, event_key: &str) -> crate::store::N
         chain: "corr-9".into(),
         max_attempts: 1,
         retry_backoff_seconds: 0,
+        revision: None,
     }
 }
 

@@ -49,6 +49,8 @@ pub struct Model {
     pub max_attempts: i32,
     /// The first retry's delay; each further one doubles it (with jitter).
     pub retry_backoff_seconds: i32,
+    /// The revision of the service it ran (its commit or archive digest).
+    pub revision: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -30,6 +30,10 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub secrets: Option<String>,
     pub updated_at: DateTimeUtc,
+    /// The commit (or `sha256:` digest of an archive or directory) its files came from.
+    pub revision: Option<String>,
+    /// Its directory, relative to the project's root.
+    pub source_dir: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

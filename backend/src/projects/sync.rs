@@ -1,0 +1,258 @@
+//! A sync: the project's files now (a directory or a Git checkout), checked by the catalog, compared with the
+//! stored services, and written in one transaction with its record.
+//!
+//! What a sync never does: remove or change a service whose new files are broken (its last good version
+//! stays and keeps running), take a name another project's service has, or change anything when the files
+//! cannot be had at all (the sync is recorded as failed, the services stay as they were).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use model::projects::SyncView;
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use super::{
+    source::{self, Snapshot},
+    ProjectError, Projects,
+};
+use crate::{
+    catalog::{self, CatalogError, Scan, ScannedService},
+    store::{entities::service, ServiceChanges, SyncEnd},
+};
+
+/// How long a sync's claim holds (a sync is a fetch and a transaction: far less).
+const CLAIM: i64 = 10 * 60;
+
+impl Projects {
+    /// Syncs project `name` now, if no other process does (else [`ProjectError::Busy`]); `trigger` says why
+    /// (`manual`, `webhook`, `interval`, `start-up`). Returns the sync as recorded.
+    pub async fn sync(&self, name: &str, trigger: &str) -> Result<SyncView, ProjectError> {
+        self.sync_if(name, trigger, |_| true).await?.ok_or_else(|| ProjectError::NotFound(name.to_owned()))
+    }
+
+    /// Like [`Projects::sync`], but only if `still_due(when the newest sync began)` holds once the sync is
+    /// claimed (another process may have synced meanwhile): `None` when it did not.
+    pub async fn sync_if(
+        &self,
+        name: &str,
+        trigger: &str,
+        still_due: impl FnOnce(Option<DateTime<Utc>>) -> bool,
+    ) -> Result<Option<SyncView>, ProjectError> {
+        let project = self.store.project(name).await?.ok_or_else(|| ProjectError::NotFound(name.to_owned()))?;
+        let data_dir = self.data_dir.clone();
+        let snapshot = move || source::snapshot(&project, &data_dir).map_err(|e| e.to_string());
+        self.claimed(name, async {
+            let newest = self.store.syncs(name, 1).await?.first().map(|s| s.started_at);
+            if !still_due(newest) {
+                return Ok(None);
+            }
+            self.sync_claimed(name, trigger, snapshot).await.map(Some)
+        })
+        .await
+    }
+
+    /// Replaces an archive project's services with those of an uploaded archive (refused whole, with nothing
+    /// written, when the archive is not safe to unpack).
+    pub async fn upload(&self, name: &str, bytes: axum::body::Bytes) -> Result<SyncView, ProjectError> {
+        let project = self.store.project(name).await?.ok_or_else(|| ProjectError::NotFound(name.to_owned()))?;
+        if project.kind != super::ProjectKind::Archive.as_str() {
+            return Err(ProjectError::Invalid(format!(
+                "project `{name}` syncs from its {}; only archive projects take uploads",
+                project.kind
+            )));
+        }
+        let snapshot = tokio::task::spawn_blocking(move || super::archive::unpack(&bytes))
+            .await
+            .map_err(|e| ProjectError::Invalid(format!("unpacking failed: {e}")))??;
+        self.sync_with(name, "upload", move || Ok(snapshot)).await
+    }
+
+    /// Syncs project `name` from `snapshot` (run off the runtime): the files, or why they could not be had.
+    pub async fn sync_with(
+        &self,
+        name: &str,
+        trigger: &str,
+        snapshot: impl FnOnce() -> Result<Snapshot, String> + Send + 'static,
+    ) -> Result<SyncView, ProjectError> {
+        self.claimed(name, self.sync_claimed(name, trigger, snapshot)).await
+    }
+
+    /// Runs `work` holding project `name`'s sync claim.
+    async fn claimed<T>(
+        &self,
+        name: &str,
+        work: impl std::future::Future<Output = Result<T, ProjectError>>,
+    ) -> Result<T, ProjectError> {
+        if !self.store.claim_sync(name, &self.owner, Duration::seconds(CLAIM)).await? {
+            return Err(ProjectError::Busy(name.to_owned()));
+        }
+        let result = work.await;
+        if let Err(err) = self.store.release_sync(name, &self.owner).await {
+            tracing::warn!(%err, project = %name, "could not release a sync claim; it runs out by itself");
+        }
+        result
+    }
+
+    async fn sync_claimed(
+        &self,
+        name: &str,
+        trigger: &str,
+        snapshot: impl FnOnce() -> Result<Snapshot, String> + Send + 'static,
+    ) -> Result<SyncView, ProjectError> {
+        let id = self.store.start_sync(name, trigger).await?;
+        let read = tokio::task::spawn_blocking(move || {
+            let snapshot = snapshot()?;
+            let scan = catalog::scan(&snapshot.root);
+            Ok::<_, String>((snapshot, scan))
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("reading the project failed: {e}")));
+        let (changes, end) = match read {
+            Ok((snapshot, scan)) => self.compare(name, &snapshot, scan).await?,
+            Err(error) => {
+                let changes =
+                    json!({"added": [], "changed": [], "removed": [], "unchanged": 0, "invalid": [], "not_run": []});
+                let end = SyncEnd {
+                    result: "failed",
+                    changes,
+                    problems: json!([]),
+                    error: Some(error),
+                    ..Default::default()
+                };
+                (ServiceChanges::default(), end)
+            }
+        };
+        match end.result {
+            "failed" => tracing::warn!(project = %name, error = ?end.error, "sync failed; services unchanged"),
+            result => tracing::info!(project = %name, %result, revision = ?end.revision, "synced"),
+        }
+        self.store.finish_sync(id, changes, end).await?;
+        let row = self.store.syncs(name, 1).await?.into_iter().next();
+        row.map(|row| super::views::sync_view(&row)).ok_or_else(|| ProjectError::NotFound(name.to_owned()))
+    }
+
+    /// What the scanned files change in the stored services of project `name`.
+    async fn compare(
+        &self,
+        name: &str,
+        snapshot: &Snapshot,
+        scan: Scan,
+    ) -> Result<(ServiceChanges, SyncEnd), ProjectError> {
+        let Scan { services, not_run, mut problems, broken_dirs } = scan;
+        let stored: BTreeMap<String, service::Model> =
+            self.store.project_services(name).await?.into_iter().map(|s| (s.name.clone(), s)).collect();
+        let names: Vec<String> = services.iter().map(|s| s.files.manifest.name.as_str().to_owned()).collect();
+        let taken: HashMap<String, String> =
+            self.store.owners_of(&names).await?.into_iter().filter(|(_, owner)| owner != name).collect();
+        let mut invalid: BTreeSet<String> = broken_dirs.iter().cloned().collect();
+        let (mut added, mut changed, mut unchanged) = (Vec::new(), Vec::new(), 0u64);
+        let mut changes = ServiceChanges::default();
+        let mut present = BTreeSet::new();
+        for scanned in services {
+            let service_name = scanned.files.manifest.name.as_str().to_owned();
+            if let Some(owner) = taken.get(&service_name) {
+                problems.push(
+                    CatalogError::new(
+                        join(&scanned.dir, "manifest.json"),
+                        format!("project `{owner}` already has a service named `{service_name}`"),
+                    )
+                    .field("name"),
+                );
+                invalid.insert(scanned.dir.clone());
+                continue;
+            }
+            present.insert(service_name.clone());
+            let row = to_row(scanned, name, &snapshot.revision);
+            match stored.get(&service_name) {
+                Some(old) if same_files(old, &row) => unchanged += 1,
+                Some(_) => {
+                    changed.push(service_name);
+                    changes.upsert.push(row);
+                }
+                None => {
+                    added.push(service_name);
+                    changes.upsert.push(row);
+                }
+            }
+        }
+        // A service whose directory is still there but broken keeps its last good version.
+        let removed: Vec<String> = stored
+            .values()
+            .filter(|old| !present.contains(&old.name))
+            .filter(|old| !old.source_dir.as_ref().is_some_and(|dir| invalid.contains(dir)))
+            .map(|old| old.name.clone())
+            .collect();
+        changes.remove = removed.clone();
+        let result = if problems.is_empty() { "ok" } else { "partial" };
+        let not_run: Vec<_> = not_run.iter().map(|n| json!({"dir": n.dir, "kind": n.kind})).collect();
+        let end = SyncEnd {
+            result,
+            revision: Some(snapshot.revision.clone()),
+            author: snapshot.author.clone(),
+            message: snapshot.message.clone(),
+            committed_at: snapshot.committed_at,
+            changes: json!({
+                "added": added, "changed": changed, "removed": removed, "unchanged": unchanged,
+                "invalid": invalid, "not_run": not_run,
+            }),
+            problems: problems.iter().map(problem_json).collect(),
+            error: None,
+        };
+        Ok((changes, end))
+    }
+}
+
+/// Whether a stored service and a new row have the same files (and directory).
+fn same_files(old: &service::Model, new: &service::Model) -> bool {
+    old.manifest == new.manifest
+        && old.deployment == new.deployment
+        && old.parameters == new.parameters
+        && old.configs == new.configs
+        && old.secrets == new.secrets
+        && old.source_dir == new.source_dir
+}
+
+fn join(dir: &str, file: &str) -> String {
+    if dir.is_empty() {
+        file.to_owned()
+    } else {
+        format!("{dir}/{file}")
+    }
+}
+
+/// A problem as the sync's record keeps it.
+pub(super) fn problem_json(problem: &CatalogError) -> serde_json::Value {
+    json!({
+        "file": problem.file, "field": problem.field, "line": problem.line, "column": problem.column,
+        "message": problem.message,
+    })
+}
+
+/// The row a scanned service becomes, at `revision`.
+fn to_row(scanned: ScannedService, project: &str, revision: &str) -> service::Model {
+    let files = scanned.files;
+    let m = &files.manifest;
+    let strings = |items: Vec<String>| serde_json::Value::from(items).to_string();
+    service::Model {
+        name: m.name.as_str().to_owned(),
+        project: project.to_owned(),
+        kind: catalog::Manifest::KIND.to_owned(),
+        description: m.description.clone(),
+        active: m.active,
+        allow_manual_triggering: m.allow_manual_triggering,
+        trigger_events: serde_json::to_string(&m.trigger_events).unwrap_or_else(|_| "[]".into()),
+        tags: strings(m.tags.clone()),
+        manifest: files.manifest_json,
+        deployment: files.deployment_yaml,
+        parameters: files.parameters_json,
+        configs: files.configs.map(|c| serde_json::Value::Object(c).to_string()),
+        secrets: files.secrets.map(|secrets| {
+            let plain: BTreeMap<&String, &str> = secrets.iter().map(|(k, v)| (k, v.expose_secret())).collect();
+            serde_json::to_string(&plain).unwrap_or_default()
+        }),
+        updated_at: Utc::now(),
+        revision: Some(revision.to_owned()),
+        source_dir: Some(scanned.dir),
+    }
+}

@@ -1,0 +1,236 @@
+//! Projects, their syncs, and the services a sync writes — all of a sync's changes in one transaction, so a
+//! project is never half-updated. A sync is claimed first, so that of several k8x processes on one database
+//! only one syncs a project at a time.
+
+use std::sync::atomic::Ordering;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    sea_query::{Expr, OnConflict},
+    ActiveValue::Set,
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+
+use super::{
+    entities::{project, project_sync, service},
+    Result, Store,
+};
+
+/// The services a sync writes: rows to insert or replace, and names to remove.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceChanges {
+    pub upsert: Vec<service::Model>,
+    pub remove: Vec<String>,
+}
+
+/// How a sync ended, to record.
+#[derive(Clone, Debug, Default)]
+pub struct SyncEnd {
+    pub result: &'static str,
+    pub revision: Option<String>,
+    pub author: Option<String>,
+    pub message: Option<String>,
+    pub committed_at: Option<DateTime<Utc>>,
+    /// JSON (see [`project_sync::Model::changes`]).
+    pub changes: serde_json::Value,
+    /// JSON array.
+    pub problems: serde_json::Value,
+    pub error: Option<String>,
+}
+
+impl Store {
+    /// Adds a project, sealing its token, deploy key and webhook secret; false when the name is taken.
+    pub async fn add_project(&self, mut row: project::Model) -> Result<bool> {
+        self.seal_project(&mut row);
+        let inserted = project::Entity::insert(project::ActiveModel::from(row))
+            .on_conflict(OnConflict::column(project::Column::Name).do_nothing().to_owned())
+            .exec_without_returning(&self.db)
+            .await
+            .or_else(super::not_inserted_is_fine)?;
+        Ok(inserted == 1)
+    }
+
+    /// Replaces a project's settings (its secrets sealed on the way); false when there is none.
+    pub async fn update_project(&self, mut row: project::Model) -> Result<bool> {
+        use project::Column as C;
+        self.seal_project(&mut row);
+        let result = project::Entity::update_many()
+            .col_expr(C::Description, Expr::value(row.description))
+            .col_expr(C::Location, Expr::value(row.location))
+            .col_expr(C::Branch, Expr::value(row.branch))
+            .col_expr(C::Subdir, Expr::value(row.subdir))
+            .col_expr(C::Token, Expr::value(row.token))
+            .col_expr(C::SyncIntervalSeconds, Expr::value(row.sync_interval_seconds))
+            .col_expr(C::UpdatedAt, Expr::value(Utc::now()))
+            .filter(C::Name.eq(&row.name))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    fn seal_project(&self, row: &mut project::Model) {
+        row.token = row.token.take().map(|t| self.seal(&t));
+        row.deploy_key = row.deploy_key.take().map(|k| self.seal(&k));
+        row.webhook_secret = self.seal(&row.webhook_secret);
+    }
+
+    /// A project with its token, deploy key and webhook secret opened.
+    pub async fn project(&self, name: &str) -> Result<Option<project::Model>> {
+        let Some(mut row) = project::Entity::find_by_id(name.to_owned()).one(&self.db).await? else {
+            return Ok(None);
+        };
+        let owner = || format!("project `{name}`");
+        row.token = row.token.take().map(|t| self.open(t, owner)).transpose()?;
+        row.deploy_key = row.deploy_key.take().map(|k| self.open(k, owner)).transpose()?;
+        row.webhook_secret = self.open(std::mem::take(&mut row.webhook_secret), owner)?;
+        Ok(Some(row))
+    }
+
+    /// Every project, by name (secrets still sealed: lists never need them).
+    pub async fn projects(&self) -> Result<Vec<project::Model>> {
+        Ok(project::Entity::find().order_by_asc(project::Column::Name).all(&self.db).await?)
+    }
+
+    /// Removes a project and its services (their executions stay); false when there is none.
+    pub async fn remove_project(&self, name: &str) -> Result<bool> {
+        let txn = self.db.begin().await?;
+        service::Entity::delete_many().filter(service::Column::Project.eq(name)).exec(&txn).await?;
+        let removed = project::Entity::delete_by_id(name.to_owned()).exec(&txn).await?.rows_affected == 1;
+        txn.commit().await?;
+        self.signals.catalog.fetch_add(1, Ordering::Release);
+        Ok(removed)
+    }
+
+    /// Claims the right to sync `name` for process `owner` until `lease` from now: false while another
+    /// process holds an unexpired claim.
+    pub async fn claim_sync(&self, name: &str, owner: &str, lease: Duration) -> Result<bool> {
+        use project::Column as C;
+        let now = Utc::now();
+        let result = project::Entity::update_many()
+            .col_expr(C::SyncClaimedBy, Expr::value(owner))
+            .col_expr(C::SyncClaimedUntil, Expr::value(now + lease))
+            .filter(C::Name.eq(name))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(C::SyncClaimedUntil.is_null())
+                    .add(C::SyncClaimedUntil.lt(now))
+                    .add(C::SyncClaimedBy.eq(owner)),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Lets go of a claim `owner` holds.
+    pub async fn release_sync(&self, name: &str, owner: &str) -> Result<()> {
+        use project::Column as C;
+        project::Entity::update_many()
+            .col_expr(C::SyncClaimedBy, Expr::value(Option::<String>::None))
+            .col_expr(C::SyncClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(C::Name.eq(name))
+            .filter(C::SyncClaimedBy.eq(owner))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Records that a sync of `project` started; returns its id.
+    pub async fn start_sync(&self, project: &str, trigger: &str) -> Result<i64> {
+        let row = project_sync::ActiveModel {
+            project: Set(project.to_owned()),
+            trigger: Set(trigger.to_owned()),
+            result: Set("running".to_owned()),
+            changes: Set("{}".to_owned()),
+            problems: Set("[]".to_owned()),
+            started_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        Ok(project_sync::Entity::insert(row).exec(&self.db).await?.last_insert_id)
+    }
+
+    /// Writes a sync's service changes and its record in one transaction.
+    pub async fn finish_sync(&self, id: i64, changes: ServiceChanges, end: SyncEnd) -> Result<()> {
+        use service::Column as C;
+        let txn = self.db.begin().await?;
+        for row in changes.upsert {
+            self.upsert_service_on(&txn, row).await?;
+        }
+        if !changes.remove.is_empty() {
+            service::Entity::delete_many().filter(C::Name.is_in(changes.remove)).exec(&txn).await?;
+        }
+        project_sync::Entity::update(project_sync::ActiveModel {
+            id: Set(id),
+            result: Set(end.result.to_owned()),
+            revision: Set(end.revision),
+            author: Set(end.author),
+            message: Set(end.message),
+            committed_at: Set(end.committed_at),
+            changes: Set(end.changes.to_string()),
+            problems: Set(end.problems.to_string()),
+            error: Set(end.error),
+            finished_at: Set(Some(Utc::now())),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await?;
+        txn.commit().await?;
+        self.signals.catalog.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// A project's syncs, newest first.
+    pub async fn syncs(&self, project: &str, limit: u64) -> Result<Vec<project_sync::Model>> {
+        Ok(project_sync::Entity::find()
+            .filter(project_sync::Column::Project.eq(project))
+            .order_by_desc(project_sync::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Each project's newest sync.
+    pub async fn last_syncs(&self) -> Result<Vec<project_sync::Model>> {
+        let newest: Vec<i64> = project_sync::Entity::find()
+            .select_only()
+            .column_as(project_sync::Column::Id.max(), "id")
+            .group_by(project_sync::Column::Project)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(project_sync::Entity::find().filter(project_sync::Column::Id.is_in(newest)).all(&self.db).await?)
+    }
+
+    /// The services of `project`, by name, secrets opened (a sync compares them with the new files).
+    pub async fn project_services(&self, project: &str) -> Result<Vec<service::Model>> {
+        let rows = service::Entity::find()
+            .filter(service::Column::Project.eq(project))
+            .order_by_asc(service::Column::Name)
+            .all(&self.db)
+            .await?;
+        rows.into_iter().map(|row| self.opened(row)).collect()
+    }
+
+    /// How many services each project has.
+    pub async fn service_counts(&self) -> Result<std::collections::HashMap<String, u64>> {
+        let rows: Vec<(String, i64)> = service::Entity::find()
+            .select_only()
+            .column(service::Column::Project)
+            .column_as(service::Column::Name.count(), "count")
+            .group_by(service::Column::Project)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|(project, n)| (project, u64::try_from(n).unwrap_or(0))).collect())
+    }
+
+    /// Which projects hold services named `names`, for the names another project already uses.
+    pub async fn owners_of(&self, names: &[String]) -> Result<Vec<(String, String)>> {
+        Ok(service::Entity::find()
+            .select_only()
+            .columns([service::Column::Name, service::Column::Project])
+            .filter(service::Column::Name.is_in(names.iter().cloned()))
+            .into_tuple()
+            .all(&self.db)
+            .await?)
+    }
+}
