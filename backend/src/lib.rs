@@ -32,6 +32,7 @@
 //! - [`chain`]: how deep and how wide a chain of completion events may go; correlation ids.
 //! - [`outcome`]: how an execution ended and the completion event that announces it.
 //! - [`scopes`]: secrets and configs set for the platform, a project or a service, merged into a launch.
+//! - [`schedule`]: a service's cron schedule, and which due time runs now.
 //! - [`relay`]: puts completion events from the outbox (written with each ending) on the bus.
 //! - [`state`]: what handlers share.
 
@@ -52,6 +53,7 @@ pub mod outcome;
 pub mod private_file;
 pub mod projects;
 pub mod relay;
+pub mod schedule;
 pub mod scopes;
 pub mod secrets;
 pub mod service;

@@ -30,6 +30,8 @@ pub struct ServiceSpec {
     pub secrets: BTreeMap<String, SecretString>,
     /// The commit (or `sha256:` digest) its files came from; recorded on each execution.
     pub revision: Option<String>,
+    /// When it runs by itself, if it does.
+    pub schedule: Option<crate::schedule::Schedule>,
 }
 
 /// Whether `name` can be an environment variable: a C identifier. Secret and config names become variables.

@@ -15,7 +15,7 @@
 //! - `m20261127_000006_trusted_executions`: the outbox of completion events, attempts and retries, chains,
 //!   which process consumes an embedded-bus group.
 //! - `m20261127_000007_projects`: projects and their sources, the record of each sync, scoped secrets and
-//!   configs, the revision of each service and execution.
+//!   configs, schedule marks, the revision of each service and execution.
 
 pub use sea_orm_migration::prelude::*;
 

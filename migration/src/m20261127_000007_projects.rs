@@ -1,5 +1,5 @@
 //! Projects and where their services come from (a directory, a Git repository, uploaded archives), the
-//! record of every sync, secrets and configs set for the platform, a project or a service, and the revision (commit or archive digest) of each service and of each execution.
+//! record of every sync, secrets and configs set for the platform, a project or a service, each scheduled service's next due time, and the revision (commit or archive digest) of each service and of each execution.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -82,6 +82,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ScheduleMarks::Table)
+                    .col(string(ScheduleMarks::Service).primary_key())
+                    .col(text(ScheduleMarks::Schedule))
+                    .col(timestamp_with_time_zone(ScheduleMarks::NextDue))
+                    .to_owned(),
+            )
+            .await?;
         for column in [Services::Revision, Services::SourceDir] {
             manager
                 .alter_table(Table::alter().table(Services::Table).add_column(string_null(column)).to_owned())
@@ -101,6 +111,7 @@ impl MigrationTrait for Migration {
         for column in [Services::Revision, Services::SourceDir] {
             manager.alter_table(Table::alter().table(Services::Table).drop_column(column).to_owned()).await?;
         }
+        manager.drop_table(Table::drop().table(ScheduleMarks::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(ScopedValues::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(ProjectSyncs::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(Projects::Table).to_owned()).await
@@ -155,6 +166,14 @@ enum ScopedValues {
     Value,
     UpdatedBy,
     UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum ScheduleMarks {
+    Table,
+    Service,
+    Schedule,
+    NextDue,
 }
 
 #[derive(DeriveIden)]

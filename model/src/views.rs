@@ -111,6 +111,19 @@ pub struct ServiceDetail {
     pub secrets_file_warning: Option<String>,
     /// Whether the viewer may set its secrets and configs (an admin).
     pub can_set_values: bool,
+    /// When it runs by itself, if it does.
+    pub schedule: Option<ScheduleView>,
+}
+
+/// A service's schedule and its next due times.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleView {
+    pub expression: String,
+    pub timezone: String,
+    /// `skip` or `run_once`: what happens to due times missed while k8x was down.
+    pub missed: String,
+    /// The next due times, RFC 3339.
+    pub next: Vec<String>,
 }
 
 /// How many runs used one revision of a service, and when the last of them was created.

@@ -159,6 +159,7 @@ impl Application {
         let router = router(&state, address);
         tokio::spawn(sweep_sessions(DbSessionStore::new(state.store.clone()), shutdown.clone()));
         tokio::spawn(backend::projects::interval::run(projects, shutdown.clone()));
+        tokio::spawn(backend::dispatcher::ticker::run(state.store.clone(), state.bus.clone(), shutdown.clone()));
         Ok(Self { listener, address, router, state, shutdown, dispatcher, executor, kill, relay_stop, relay, queue })
     }
 

@@ -51,6 +51,12 @@ fn Service(detail: ServiceDetail, run_error: Option<String>, can_operate: bool) 
             {s.trigger_events.iter().map(|t| view! { <code class="chip">{t.clone()}</code> }).collect_view()}
             {(!s.active).then(|| view! { <span class="badge status-failed">"inactive"</span> })}
         </p>
+        {detail.schedule.clone().map(|s| view! {
+            <p id="schedule">
+                "Runs on schedule " <code>{s.expression}</code> " (" {s.timezone} ", missed times: " {s.missed} "). Next (UTC): "
+                {s.next.iter().map(|t| short_time(t)).collect::<Vec<_>>().join(", ")}
+            </p>
+        })}
         {detail.revision.as_deref().map(|r| view! { <p class="muted">"Revision " <code id="revision">{short_revision(r).to_owned()}</code></p> })}
         {detail.secrets_file_warning.clone().map(|w| view! { <p class="warning" id="secrets-warning">{w}</p> })}
         {run_error.map(|e| view! { <p class="error" id="run-error">"The run was refused: " {e}</p> })}

@@ -64,6 +64,11 @@ impl Manifest {
                 format!("at most {MAX_RETRIES} retries with a backoff of at most {MAX_BACKOFF_SECONDS} seconds"),
             );
         }
+        if let Some(schedule) = fields.doc.remove("schedule").filter(|v| !v.is_null()) {
+            if let Err(why) = crate::schedule::Schedule::parse(&schedule) {
+                fields.problem::<()>("schedule", why);
+            }
+        }
         let max_concurrency = fields.optional::<Option<u32>>("max_concurrency").flatten();
         if max_concurrency == Some(0) {
             fields.problem::<()>("max_concurrency", "must be at least 1 (leave it out for no limit)");

@@ -62,7 +62,7 @@ pub fn scan(root: &Path) -> Scan {
 }
 
 /// A scan, with what a loader needs besides.
-pub(crate) struct Walk {
+pub struct Walk {
     pub scan: Scan,
     /// The names the broken services still give (their manifest names a valid service, whatever else is
     /// wrong): a loader keeps their last good version.
@@ -72,7 +72,7 @@ pub(crate) struct Walk {
 }
 
 /// [`scan`], and what a loader needs besides.
-pub(crate) fn walk(root: &Path) -> Walk {
+pub fn walk(root: &Path) -> Walk {
     let mut walker = Walker { root: root.display().to_string(), ..Walker::default() };
     match std::fs::metadata(root) {
         Ok(meta) if meta.is_dir() => {

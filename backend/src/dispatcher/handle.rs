@@ -137,7 +137,15 @@ impl Dispatcher {
 
     /// The services `index` runs for `event`; `last` when a miss is final (and worth a warning).
     fn targets_in(&self, index: &ServiceIndex, event: &Event, last: bool) -> Vec<ServiceSpec> {
-        let manual = (event.ty() == RUN_REQUESTED).then(|| event.extension(super::manual::SERVICE_EXTENSION)).flatten();
+        let named = |ty: &str| (event.ty() == ty).then(|| event.extension(super::manual::SERVICE_EXTENSION)).flatten();
+        // A schedule's event runs its service (ingest keeps `/schedules/` sources to k8x).
+        if let Some(name) =
+            named(super::ticker::SCHEDULE_TICK).filter(|_| event.source().starts_with(super::ticker::SCHEDULE_SOURCE))
+        {
+            let scheduled = index.named(&name.to_string()).filter(|s| s.active && s.schedule.is_some());
+            return scheduled.map(|spec| ServiceSpec::clone(spec)).into_iter().collect();
+        }
+        let manual = named(RUN_REQUESTED);
         let targets = match manual {
             Some(name) => {
                 let runnable = index.named(&name.to_string()).filter(|s| s.active && s.allow_manual_triggering);

@@ -86,6 +86,11 @@ impl ServiceIndex {
         self.by_name.get(name)
     }
 
+    /// The active services that run on a schedule.
+    pub fn scheduled(&self) -> impl Iterator<Item = &Arc<ServiceSpec>> {
+        self.by_name.values().filter(|spec| spec.active && spec.schedule.is_some())
+    }
+
     /// How many services the index holds.
     pub fn len(&self) -> usize {
         self.by_name.len()

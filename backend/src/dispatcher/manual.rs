@@ -13,7 +13,7 @@ use crate::{
 /// The type of a manual run request.
 pub const RUN_REQUESTED: &str = "k8x.service.run_requested";
 /// The extension attribute that names the service a run request is for.
-pub const SERVICE_EXTENSION: &str = "k8xservice";
+pub(crate) const SERVICE_EXTENSION: &str = "k8xservice";
 /// The source of run requests made in k8x's UI.
 const SOURCE: &str = "/k8x/ui";
 

@@ -23,6 +23,7 @@ mod readiness;
 mod relaunch;
 #[cfg(test)]
 mod tests;
+pub mod ticker;
 
 use std::{sync::Arc, time::Duration};
 

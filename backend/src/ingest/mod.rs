@@ -120,10 +120,10 @@ async fn accept(
     if signed_by.is_none() {
         // Those sources are k8x's word for a signed sender: nobody else may take their ids first.
         if let Some(event) =
-            events.iter().find(|e| ["/sources/", "/webhooks/"].iter().any(|p| e.source().starts_with(p)))
+            events.iter().find(|e| ["/sources/", "/webhooks/", "/schedules/"].iter().any(|p| e.source().starts_with(p)))
         {
             return Err(ApiError::BadRequest(format!(
-                "source `{}` is reserved: `/sources/…` and `/webhooks/…` are set by k8x for signed senders",
+                "source `{}` is reserved: `/sources/…`, `/webhooks/…` and `/schedules/…` are set by k8x itself",
                 event.source()
             )));
         }

@@ -17,7 +17,7 @@ use super::{
     ProjectError, Projects,
 };
 use crate::{
-    catalog::{self, CatalogError, Scan, ScannedService},
+    catalog::{self, CatalogError, Scan, ScannedService, Walk},
     store::{entities::service, ServiceChanges, SyncEnd},
 };
 
@@ -103,7 +103,7 @@ impl Projects {
         let id = self.store.start_sync(name, trigger).await?;
         let read = tokio::task::spawn_blocking(move || {
             let snapshot = snapshot()?;
-            let scan = catalog::scan(&snapshot.root);
+            let scan = catalog::walk(&snapshot.root);
             Ok::<_, String>((snapshot, scan))
         })
         .await
@@ -137,9 +137,9 @@ impl Projects {
         &self,
         name: &str,
         snapshot: &Snapshot,
-        scan: Scan,
+        walk: Walk,
     ) -> Result<(ServiceChanges, SyncEnd), ProjectError> {
-        let Scan { services, not_run, mut problems, broken_dirs } = scan;
+        let Walk { scan: Scan { services, not_run, mut problems, broken_dirs }, broken_names, complete } = walk;
         let stored: BTreeMap<String, service::Model> =
             self.store.project_services(name).await?.into_iter().map(|s| (s.name.clone(), s)).collect();
         let names: Vec<String> = services.iter().map(|s| s.files.manifest.name.as_str().to_owned()).collect();
@@ -176,10 +176,11 @@ impl Projects {
                 }
             }
         }
-        // A service whose directory is still there but broken keeps its last good version.
+        // A service whose directory is still there but broken keeps its last good version; when some directory
+        // could not be looked at, nothing is removed (what was not seen may still be there).
         let removed: Vec<String> = stored
             .values()
-            .filter(|old| !present.contains(&old.name))
+            .filter(|old| complete && !present.contains(&old.name) && !broken_names.contains(&old.name))
             .filter(|old| !old.source_dir.as_ref().is_some_and(|dir| invalid.contains(dir)))
             .map(|old| old.name.clone())
             .collect();

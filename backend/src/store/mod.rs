@@ -13,6 +13,7 @@ mod executions;
 mod logs;
 mod outbox;
 mod projects;
+mod schedules;
 mod scoped;
 mod services;
 mod sessions;

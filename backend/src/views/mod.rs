@@ -4,8 +4,8 @@
 pub mod access;
 
 use model::views::{
-    AttemptSummary, ExecutionDetail, ExecutionStatus, ExecutionSummary, LogLine, LogWindow, RevisionUse, ServiceDetail,
-    ServicePage, ServiceSummary, LOG_PAGE_LINES, LOG_SEARCH_COUNT_LIMIT,
+    AttemptSummary, ExecutionDetail, ExecutionStatus, ExecutionSummary, LogLine, LogWindow, RevisionUse, ScheduleView,
+    ServiceDetail, ServicePage, ServiceSummary, LOG_PAGE_LINES, LOG_SEARCH_COUNT_LIMIT,
 };
 use serde_json::Value;
 
@@ -60,6 +60,12 @@ pub async fn service(store: &Store, name: &str, admin: bool) -> Result<Option<Se
         revisions,
         secrets_file_warning,
         can_set_values: admin,
+        schedule: crate::schedule::Schedule::of_manifest(&row.manifest).map(|s| ScheduleView {
+            expression: s.expression.clone(),
+            timezone: s.timezone.name().to_owned(),
+            missed: if s.missed == crate::schedule::Missed::Skip { "skip" } else { "run_once" }.to_owned(),
+            next: s.upcoming(chrono::Utc::now(), 5).iter().map(|t| t.to_rfc3339()).collect(),
+        }),
     }))
 }
 

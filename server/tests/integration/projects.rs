@@ -364,3 +364,53 @@ async fn a_project_with_an_interval_is_synced_on_it() {
     let syncs = detail(&app, "ticking").await["syncs"].as_array().unwrap().len();
     assert_eq!(syncs, 2, "the manual first sync and one interval sync");
 }
+
+#[tokio::test]
+async fn a_scheduled_service_runs_once_per_due_time_through_the_bus() {
+    let app = spawn_app().await;
+    let repo = Repo::new();
+    let manifest = json!({"name": "every-2s", "type": "k8x_job", "schedule": "*/2 * * * * *"});
+    repo.write("every/manifest.json", &manifest.to_string());
+    repo.write("every/deployment.yaml", &JOB.replace("echo VERSION", "echo params=$K8X_PARAMS"));
+    repo.write("bad/manifest.json", r#"{"name": "bad-cron", "type": "k8x_job", "schedule": "every day"}"#);
+    repo.write("bad/deployment.yaml", JOB);
+    repo.commit("scheduled");
+    let created: Value =
+        create(&app, json!({"name": "timed", "git": {"url": repo.path()}})).await.json().await.unwrap();
+    let problem = &created["sync"]["problems"][0];
+    assert_eq!((problem["file"].as_str(), problem["field"].as_str()), (Some("bad/manifest.json"), Some("schedule")));
+
+    let runs = wait_until(|| async {
+        let runs = app.state.store.executions(Some("every-2s"), 10).await.unwrap();
+        (runs.len() >= 2).then_some(runs)
+    })
+    .await;
+    let mut ids: Vec<&str> = runs.iter().map(|r| r.event_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), runs.len(), "one execution per due time: {ids:?}");
+    assert!(runs.iter().all(|r| r.event_type == "k8x.schedule.tick" && r.event_id.starts_with("every-2s@")));
+    let finished = app.finished(&runs[0].id).await;
+    assert_eq!(finished.status, "succeeded");
+    let log = app.log(&runs[0].id).await;
+    assert!(log.iter().any(|l| l.contains(r#""due":"#)), "the due time reaches the container: {log:?}");
+
+    let page = app.client.get(app.url("/services/every-2s")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"schedule\"") && page.contains("*/2 * * * * *"), "the page shows the schedule");
+
+    // Nobody else may speak for a schedule.
+    let spoof = app
+        .post_raw(
+            &[
+                ("ce-specversion", "1.0"),
+                ("ce-id", "every-2s@2030-01-01T00:00:00Z"),
+                ("ce-source", "/schedules/every-2s"),
+                ("ce-type", "k8x.schedule.tick"),
+                ("content-type", "application/json"),
+            ],
+            "{}",
+        )
+        .await;
+    assert_eq!(spoof.status(), 400);
+    assert!(spoof.text().await.unwrap().contains("reserved"));
+}

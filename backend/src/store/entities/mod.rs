@@ -13,6 +13,7 @@ pub mod log_line;
 pub mod outbox;
 pub mod project;
 pub mod project_sync;
+pub mod schedule_mark;
 pub mod scoped_value;
 pub mod service;
 pub mod session;
