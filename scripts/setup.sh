@@ -19,8 +19,9 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# C tools for rdkafka's bundled librdkafka (cmake-build) and the browser for end-to-end tests.
-apt_install cmake libcurl4-openssl-dev chromium
+# C tools for rdkafka's bundled librdkafka (cmake-build), OpenSSL's headers for libgit2's https (git2), and
+# the browser for end-to-end tests.
+apt_install cmake libcurl4-openssl-dev libssl-dev pkg-config chromium
 
 # PostgreSQL for the tests (trust auth on 127.0.0.1, TOOLCHAIN.md §0): installed and started when missing.
 if [ -z "${K8X_TEST_POSTGRES_URL:-}" ]; then

@@ -283,13 +283,24 @@ async fn load(projects: &Projects, dir: &Path) -> anyhow::Result<()> {
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "default".into());
     let name = if backend::projects::manage::check_name(&name).is_ok() { name } else { "default".into() };
     projects.ensure_directory(&name, &dir.display().to_string()).await?;
-    // Another k8x on this database may be syncing it right now (starting up too): wait for it, then sync.
+    // Another k8x on this database may be syncing it right now (starting up too): wait a little for it; if it
+    // takes longer, start anyway and sync it in the background once it is free.
     let mut waited = 0;
     let sync = loop {
         match projects.sync(&name, "start-up").await {
-            Err(backend::projects::ProjectError::Busy(_)) if waited < 600 => {
+            Err(backend::projects::ProjectError::Busy(_)) if waited < 150 => {
                 waited += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(backend::projects::ProjectError::Busy(_)) => {
+                tracing::warn!(project = %name, "the project is being synced elsewhere; syncing it once that ends");
+                let projects = projects.clone();
+                tokio::spawn(async move {
+                    while let Err(backend::projects::ProjectError::Busy(_)) = projects.sync(&name, "start-up").await {
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                });
+                return Ok(());
             }
             other => break other?,
         }

@@ -53,7 +53,10 @@ pub async fn list_services(search: String, page: u64) -> Result<(ServicePage, Ve
     allowed(backend::access::Permission::Read).await?;
     let state = state()?;
     let services = backend::views::services(&state.store, &search, page).await.map_err(internal)?;
-    let problems = state.projects.problems().await.map_err(|err| ServerFnError::new(err.to_string()))?;
+    let problems = state.projects.problems().await.map_err(|err| {
+        tracing::error!(%err, "the projects' problems could not be read");
+        ServerFnError::new("k8x could not read its store; see the server log")
+    })?;
     Ok((services, problems))
 }
 

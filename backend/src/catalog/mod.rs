@@ -42,7 +42,7 @@ pub use crate::service::ServiceSpec;
 pub use files::ServiceFiles;
 pub use manifest::{is_env_name, Manifest, Retries, Trigger};
 pub use names::{EventType, ServiceName};
-pub use scan::{scan, walk, NotRun, Scan, ScannedService, Walk};
+pub use scan::{scan, walk, NotRun, Scan, ScannedService, Walk, MAX_DEPTH};
 pub use spec::read_service;
 
 /// A problem in a service's files.

@@ -58,35 +58,10 @@ pub async fn tick(store: &Store, bus: &dyn Bus, catalog: &Catalog, now: DateTime
     let mut published = 0;
     for spec in index.scheduled() {
         let Some(schedule) = &spec.schedule else { continue };
-        let key = schedule.key();
-        let Some(mark) = marks.remove(&spec.name) else {
-            // New (or newly scheduled): the first due time after now.
-            if let Some(next) = schedule.next_after(now) {
-                store.start_mark(&spec.name, &key, next).await?;
-            }
-            continue;
-        };
-        let was = (mark.schedule.as_str(), mark.next_due);
-        if mark.schedule != key {
-            // The schedule changed: it starts afresh.
-            if let Some(next) = schedule.next_after(now) {
-                store.move_mark(&spec.name, was, (&key, next)).await?;
-            }
-            continue;
-        }
-        let plan = schedule.plan(mark.next_due, now);
-        if plan.run.is_none() && plan.next == Some(mark.next_due) {
-            continue;
-        }
-        if let Some(due) = plan.run {
-            bus.publish(&event(&spec.name, schedule, due)).await?;
-            published += 1;
-        }
-        match plan.next {
-            Some(next) => {
-                store.move_mark(&spec.name, was, (&key, next)).await?;
-            }
-            None => store.forget_marks(vec![spec.name.clone()]).await?,
+        // One service's trouble (a refused publish) does not hold up the others' due times.
+        match due(store, bus, &spec.name, schedule, marks.remove(&spec.name), now).await {
+            Ok(sent) => published += sent,
+            Err(err) => tracing::warn!(%err, service = %spec.name, "could not publish a due schedule event"),
         }
     }
     // Services this index knows that are no longer scheduled (inactive, or without a schedule) forget theirs.
@@ -95,6 +70,49 @@ pub async fn tick(store: &Store, bus: &dyn Bus, catalog: &Catalog, now: DateTime
         .filter(|name| index.named(name).is_some_and(|spec| !spec.active || spec.schedule.is_none()))
         .collect();
     store.forget_marks(unscheduled).await?;
+    Ok(published)
+}
+
+/// Publishes `service`'s due time, if one has come, and moves its mark on; returns how many it published.
+async fn due(
+    store: &Store,
+    bus: &dyn Bus,
+    service: &str,
+    schedule: &Schedule,
+    mark: Option<crate::store::entities::schedule_mark::Model>,
+    now: DateTime<Utc>,
+) -> Result<usize, TickError> {
+    let key = schedule.key();
+    let Some(mark) = mark else {
+        // New (or newly scheduled): the first due time after now.
+        if let Some(next) = schedule.next_after(now) {
+            store.start_mark(service, &key, next).await?;
+        }
+        return Ok(0);
+    };
+    let was = (mark.schedule.as_str(), mark.next_due);
+    if mark.schedule != key {
+        // The schedule changed: it starts afresh.
+        if let Some(next) = schedule.next_after(now) {
+            store.move_mark(service, was, (&key, next)).await?;
+        }
+        return Ok(0);
+    }
+    let plan = schedule.plan(mark.next_due, now);
+    if plan.run.is_none() && plan.next == Some(mark.next_due) {
+        return Ok(0);
+    }
+    let mut published = 0;
+    if let Some(due) = plan.run {
+        bus.publish(&event(service, schedule, due)).await?;
+        published += 1;
+    }
+    match plan.next {
+        Some(next) => {
+            store.move_mark(service, was, (&key, next)).await?;
+        }
+        None => store.forget_marks(vec![service.to_owned()]).await?,
+    }
     Ok(published)
 }
 

@@ -66,21 +66,16 @@ pub fn fetch(remote: &Remote<'_>, cache: &Path, subdir: Option<&str>) -> Result<
             return Err(GitError::BadDirectory(dir.to_owned()));
         }
     }
-    let repo = match Repository::open_bare(cache) {
-        Ok(repo) => repo,
-        Err(_) => {
-            std::fs::create_dir_all(cache)?;
-            Repository::init_bare(cache)?
-        }
-    };
     let tracking = format!("refs/k8x/{}", remote.branch);
-    let refspec = format!("+refs/heads/{}:{tracking}", remote.branch);
-    let mut git_remote = repo.remote_anonymous(remote.url)?;
-    git_remote.fetch(&[&refspec], Some(&mut fetch_options(remote)), None).map_err(|e| GitError::Fetch {
-        url: remote.url.to_owned(),
-        branch: remote.branch.to_owned(),
-        message: e.message().to_owned(),
-    })?;
+    let repo = match fetch_into(remote, cache, &tracking) {
+        // A fetch cut short (a crash, a kill) can leave lock files that fail every later one: start afresh.
+        Err(GitError::Fetch { message, .. }) if message.contains(".lock") => {
+            tracing::warn!(cache = %cache.display(), "the Git cache was left locked; fetching it anew");
+            std::fs::remove_dir_all(cache)?;
+            fetch_into(remote, cache, &tracking)?
+        }
+        other => other?,
+    };
     let oid = repo.refname_to_id(&tracking).map_err(|_| GitError::NoBranch(remote.branch.to_owned()))?;
     let commit = repo.find_commit(oid)?;
     let mut tree = commit.tree()?;
@@ -108,8 +103,38 @@ pub fn fetch(remote: &Remote<'_>, cache: &Path, subdir: Option<&str>) -> Result<
     })
 }
 
+/// Fetches `remote`'s branch into `tracking` of the cache repository (made when missing).
+fn fetch_into(remote: &Remote<'_>, cache: &Path, tracking: &str) -> Result<Repository, GitError> {
+    let repo = match Repository::open_bare(cache) {
+        Ok(repo) => repo,
+        Err(_) => {
+            std::fs::create_dir_all(cache)?;
+            Repository::init_bare(cache)?
+        }
+    };
+    let refspec = format!("+refs/heads/{}:{tracking}", remote.branch);
+    let mut git_remote = repo.remote_anonymous(remote.url)?;
+    git_remote.fetch(&[&refspec], Some(&mut fetch_options(remote)), None).map_err(|e| GitError::Fetch {
+        url: remote.url.to_owned(),
+        branch: remote.branch.to_owned(),
+        message: e.message().to_owned(),
+    })?;
+    drop(git_remote);
+    Ok(repo)
+}
+
+/// A fetch taking longer than this is given up.
+const FETCH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(240);
+/// Most bytes a fetch may receive.
+const MAX_FETCH_BYTES: usize = 1024 * 1024 * 1024;
+
 fn fetch_options<'a>(remote: &'a Remote<'a>) -> FetchOptions<'a> {
     let mut callbacks = RemoteCallbacks::new();
+    let deadline = std::time::Instant::now() + FETCH_DEADLINE;
+    // Returning false cancels the fetch: too slow, or too much.
+    callbacks.transfer_progress(move |progress| {
+        std::time::Instant::now() < deadline && progress.received_bytes() <= MAX_FETCH_BYTES
+    });
     let mut tries = 0;
     callbacks.credentials(move |_url, username, allowed| {
         // libgit2 asks again after a refusal: give up rather than loop.
@@ -140,25 +165,35 @@ fn fetch_options<'a>(remote: &'a Remote<'a>) -> FetchOptions<'a> {
 }
 
 /// Writes `tree` under `root`, within [`MAX_FILES`] and [`MAX_BYTES`].
+///
+/// Nothing is ever written through a link: every directory is made here (`create_dir`, which fails on
+/// anything already at its path, a link included) and every file is new (`create_new`), so a crafted tree
+/// with a link and an entry of the same name fails instead of writing where the link points.
 fn write_tree(repo: &Repository, tree: &git2::Tree<'_>, root: &Path) -> Result<(), GitError> {
     let (mut files, mut bytes) = (0usize, 0u64);
     let mut failure: Option<GitError> = None;
+    let odb = repo.odb()?;
     tree.walk(TreeWalkMode::PreOrder, |parent, entry| {
         let Some(name) = entry.name().ok().filter(|n| is_plain_name(n)) else { return TreeWalkResult::Skip };
         let path = root.join(parent).join(name);
         let result = match entry.kind() {
-            Some(ObjectType::Tree) => std::fs::create_dir_all(&path).map_err(GitError::from),
+            Some(ObjectType::Tree) => std::fs::create_dir(&path).map_err(GitError::from),
             Some(ObjectType::Blob) => {
                 files += 1;
-                match repo.find_blob(entry.id()) {
-                    Ok(blob) => {
-                        bytes += blob.size() as u64;
+                // The size from the object's header, before the object is read.
+                match odb.read_header(entry.id()) {
+                    Ok((size, _)) => {
+                        bytes += size as u64;
                         if files > MAX_FILES || bytes > MAX_BYTES {
                             Err(GitError::TooLarge)
-                        } else if entry.filemode() == 0o120000 {
-                            write_link(blob.content(), &path)
                         } else {
-                            std::fs::write(&path, blob.content()).map_err(GitError::from)
+                            repo.find_blob(entry.id()).map_err(GitError::from).and_then(|blob| {
+                                if entry.filemode() == 0o120000 {
+                                    write_link(blob.content(), &path)
+                                } else {
+                                    write_new(&path, blob.content())
+                                }
+                            })
                         }
                     }
                     Err(e) => Err(e.into()),
@@ -184,6 +219,14 @@ fn is_plain_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
 }
 
+/// Writes a file that must not exist yet.
+fn write_new(path: &Path, content: &[u8]) -> Result<(), GitError> {
+    use std::io::Write;
+    let mut file = std::fs::File::create_new(path)?;
+    file.write_all(content)?;
+    Ok(())
+}
+
 /// A symbolic link is written as one, so that the catalog sees it for what it is (and refuses it).
 fn write_link(target: &[u8], path: &Path) -> Result<(), GitError> {
     #[cfg(unix)]
@@ -204,3 +247,6 @@ pub fn cache_dir(data_dir: &Path, project: &str) -> PathBuf {
     use sha2::{Digest, Sha256};
     data_dir.join("git").join(format!("{}.git", &hex::encode(Sha256::digest(project.as_bytes()))[..16]))
 }
+
+#[cfg(test)]
+mod tests;

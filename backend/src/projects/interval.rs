@@ -35,14 +35,14 @@ impl Projects {
             if project.kind != ProjectKind::Git.as_str() {
                 continue;
             }
-            let due = |started: Option<chrono::DateTime<Utc>>| {
+            let due = move |started: Option<chrono::DateTime<Utc>>| {
                 started.is_none_or(|at| now - at >= chrono::Duration::seconds(i64::from(interval)))
             };
             let started = last.iter().find(|s| s.project == project.name).map(|s| s.started_at);
             if !due(started) {
                 continue;
             }
-            match self.sync_if(&project.name, "interval", |newest| due(newest)).await {
+            match self.sync_if(&project.name, "interval", due).await {
                 Ok(_) | Err(ProjectError::Busy(_)) => {}
                 Err(err) => tracing::warn!(%err, project = %project.name, "interval sync failed"),
             }

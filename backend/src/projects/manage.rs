@@ -78,6 +78,13 @@ fn transport(url: &str) -> Result<Transport, ProjectError> {
         return Err(ProjectError::Invalid("the Git URL is empty".into()));
     }
     if lower.starts_with("https://") || lower.starts_with("http://") {
+        // Credentials in the URL would be shown wherever the URL is: they go in `token`, which is sealed.
+        let parsed = url::Url::parse(url).map_err(|e| ProjectError::Invalid(format!("`{url}` is not a URL: {e}")))?;
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(ProjectError::Invalid(
+                "put no credentials in the URL: give the token as `token` (it is kept sealed)".into(),
+            ));
+        }
         Ok(Transport::Https)
     } else if lower.starts_with("ssh://") || (!lower.contains("://") && url.contains('@') && url.contains(':')) {
         Ok(Transport::Ssh)
@@ -114,12 +121,21 @@ fn check_interval(seconds: Option<i32>) -> Result<Option<i32>, ProjectError> {
 }
 
 fn check_branch(branch: &str) -> Result<(), ProjectError> {
-    let ok = !branch.is_empty()
-        && branch.len() <= 200
-        && !branch.starts_with(['-', '/'])
-        && !branch.contains("..")
-        && !branch.chars().any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c));
+    let ok = branch.len() <= 200 && !branch.starts_with('-') && git2::Branch::name_is_valid(branch).unwrap_or(false);
     ok.then_some(()).ok_or_else(|| ProjectError::Invalid(format!("`{}` is not a branch name", branch.escape_debug())))
+}
+
+/// The longest description kept.
+const MAX_DESCRIPTION: usize = 2000;
+
+fn check_description(text: &str) -> Result<String, ProjectError> {
+    let text = text.trim();
+    if text.chars().count() > MAX_DESCRIPTION || text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ProjectError::Invalid(format!(
+            "a description is at most {MAX_DESCRIPTION} characters, without control characters"
+        )));
+    }
+    Ok(text.to_owned())
 }
 
 /// A new random webhook secret.
@@ -135,6 +151,12 @@ fn set_git(row: &mut project::Model, git: GitSource) -> Result<(), ProjectError>
     check_branch(&branch)?;
     if git.token.is_some() && transport != Transport::Https {
         return Err(ProjectError::Invalid("a token is for https URLs; an ssh URL uses the deploy key".into()));
+    }
+    if git.token.is_some() && git.url.trim().to_ascii_lowercase().starts_with("http://") {
+        return Err(ProjectError::Invalid("a token is sent over https only, not plain http".into()));
+    }
+    if git.path.as_deref().is_some_and(|p| p.chars().any(char::is_control) || p.len() > 500) {
+        return Err(ProjectError::Invalid("the directory in the repository has control characters".into()));
     }
     row.kind = ProjectKind::Git.as_str().into();
     row.location = Some(git.url.trim().to_owned());
@@ -174,7 +196,7 @@ impl Projects {
         let now = Utc::now();
         let mut row = project::Model {
             name: new.name.clone(),
-            description: new.description.trim().to_owned(),
+            description: check_description(&new.description)?,
             kind: ProjectKind::Archive.as_str().into(),
             location: None,
             branch: None,
@@ -209,7 +231,7 @@ impl Projects {
     pub async fn change(&self, name: &str, change: ProjectChange) -> Result<project::Model, ProjectError> {
         let mut row = self.store.project(name).await?.ok_or_else(|| ProjectError::NotFound(name.to_owned()))?;
         if let Some(description) = change.description {
-            row.description = description.trim().to_owned();
+            row.description = check_description(&description)?;
         }
         match (change.git, change.directory) {
             (Some(_), Some(_)) => return Err(ProjectError::Invalid("give `git` or `directory`, not both".into())),
@@ -228,6 +250,11 @@ impl Projects {
     pub async fn ensure_directory(&self, name: &str, dir: &str) -> Result<(), ProjectError> {
         match self.store.project(name).await? {
             Some(row) if row.kind == ProjectKind::Directory.as_str() && row.location.as_deref() == Some(dir) => Ok(()),
+            Some(row) if row.kind != ProjectKind::Directory.as_str() => Err(ProjectError::Invalid(format!(
+                "project `{name}` comes from {} {}, not the start-up directory {dir}: rename one of them",
+                row.kind,
+                row.location.unwrap_or_default()
+            ))),
             Some(_) => {
                 let change = ProjectChange { directory: Some(dir.to_owned()), ..Default::default() };
                 self.change(name, change).await.map(drop)
@@ -247,12 +274,18 @@ impl Projects {
         }
     }
 
-    /// Removes a project and its services (their executions stay).
+    /// Removes a project and its services (their executions stay) — not while it is being synced.
     pub async fn remove(&self, name: &str) -> Result<(), ProjectError> {
+        let token = format!("{}#remove-{}", self.owner, uuid::Uuid::new_v4().simple());
+        if self.store.project(name).await?.is_none() {
+            return Err(ProjectError::NotFound(name.to_owned()));
+        }
+        if !self.store.claim_sync(name, &token, chrono::Duration::seconds(60)).await? {
+            return Err(ProjectError::Busy(name.to_owned()));
+        }
         if !self.store.remove_project(name).await? {
             return Err(ProjectError::NotFound(name.to_owned()));
         }
-        self.store.remove_values_of(&crate::store::Scope::Project(name.to_owned())).await?;
         let cache = super::git::cache_dir(&self.data_dir, name);
         if cache.exists() {
             if let Err(err) = std::fs::remove_dir_all(&cache) {
@@ -283,6 +316,9 @@ mod tests {
         assert!(transport("https://x\n").is_err());
         assert!(check_branch("main").is_ok() && check_branch("feature/x").is_ok());
         assert!(check_branch("a..b").is_err() && check_branch("-x").is_err() && check_branch("a b").is_err());
+        assert!(check_branch("x.lock").is_err() && check_branch("a@{1}").is_err() && check_branch("a/").is_err());
+        assert!(transport("https://user:secret@git.example/r.git").is_err(), "credentials stay out of URLs");
+        assert!(check_description("line\u{1b}[31m").is_err() && check_description(" fine ").unwrap() == "fine");
         assert!(check_name("team-a.services_1").is_ok());
         assert!(check_name("").is_err() && check_name("a/b").is_err() && check_name(".hidden").is_err());
         assert!(check_interval(Some(1)).is_err() && check_interval(Some(60)).is_ok() && check_interval(None).is_ok());

@@ -80,23 +80,43 @@ pub fn snapshot(project: &project::Model, data_dir: &Path) -> Result<Snapshot, S
 }
 
 /// `sha256:` and the digest of every regular file under `root` (path and content, in path order; `.git` and
-/// symbolic links left out).
+/// symbolic links left out), within the limits of a Git checkout ([`git::MAX_FILES`], [`git::MAX_BYTES`],
+/// as deep as the catalog looks).
 pub fn directory_digest(root: &Path) -> std::io::Result<String> {
     let mut hash = Sha256::new();
     let walk = walkdir::WalkDir::new(root)
         .follow_links(false)
+        .max_depth(crate::catalog::MAX_DEPTH + 2)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.file_name() != ".git");
+    let (mut files, mut bytes) = (0usize, 0u64);
     for entry in walk {
         let entry = entry.map_err(std::io::Error::other)?;
         if !entry.file_type().is_file() {
             continue;
         }
+        files += 1;
+        bytes += entry.metadata().map_err(std::io::Error::other)?.len();
+        if files > git::MAX_FILES || bytes > git::MAX_BYTES {
+            return Err(std::io::Error::other(format!(
+                "the directory has more than {} files or {} bytes; k8x reads projects up to that size",
+                git::MAX_FILES,
+                git::MAX_BYTES
+            )));
+        }
         let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
         hash.update(relative.to_string_lossy().as_bytes());
         hash.update([0]);
-        hash.update(std::fs::read(entry.path())?);
+        let mut file = std::fs::File::open(entry.path())?;
+        let mut buffer = [0u8; 64 * 1024];
+        loop {
+            let read = std::io::Read::read(&mut file, &mut buffer)?;
+            if read == 0 {
+                break;
+            }
+            hash.update(&buffer[..read]);
+        }
         hash.update([0]);
     }
     Ok(format!("sha256:{}", hex::encode(hash.finalize())))

@@ -18,15 +18,18 @@ use super::{
 };
 use crate::{
     catalog::{self, CatalogError, Scan, ScannedService, Walk},
-    store::{entities::service, ServiceChanges, SyncEnd},
+    store::{entities::service, Finished, ServiceChanges, SyncEnd},
 };
 
-/// How long a sync's claim holds (a sync is a fetch and a transaction: far less).
-const CLAIM: i64 = 10 * 60;
+/// How long a sync's claim holds: longer than a fetch may take ([`super::git`] gives up after 4 minutes).
+const CLAIM: i64 = 5 * 60;
+
+/// What a sync reads its files with (run off the runtime): the files, or why they could not be had.
+type SnapshotFn = Box<dyn FnOnce() -> Result<Snapshot, String> + Send>;
 
 impl Projects {
-    /// Syncs project `name` now, if no other process does (else [`ProjectError::Busy`]); `trigger` says why
-    /// (`manual`, `webhook`, `interval`, `start-up`). Returns the sync as recorded.
+    /// Syncs project `name` now, if no other sync of it runs (else [`ProjectError::Busy`]); `trigger` says
+    /// why (`manual`, `webhook`, `interval`, `start-up`). Returns the sync as recorded.
     pub async fn sync(&self, name: &str, trigger: &str) -> Result<SyncView, ProjectError> {
         self.sync_if(name, trigger, |_| true).await?.ok_or_else(|| ProjectError::NotFound(name.to_owned()))
     }
@@ -37,19 +40,12 @@ impl Projects {
         &self,
         name: &str,
         trigger: &str,
-        still_due: impl FnOnce(Option<DateTime<Utc>>) -> bool,
+        still_due: impl FnOnce(Option<DateTime<Utc>>) -> bool + Send + 'static,
     ) -> Result<Option<SyncView>, ProjectError> {
         let project = self.store.project(name).await?.ok_or_else(|| ProjectError::NotFound(name.to_owned()))?;
         let data_dir = self.data_dir.clone();
-        let snapshot = move || source::snapshot(&project, &data_dir).map_err(|e| e.to_string());
-        self.claimed(name, async {
-            let newest = self.store.syncs(name, 1).await?.first().map(|s| s.started_at);
-            if !still_due(newest) {
-                return Ok(None);
-            }
-            self.sync_claimed(name, trigger, snapshot).await.map(Some)
-        })
-        .await
+        let snapshot: SnapshotFn = Box::new(move || source::snapshot(&project, &data_dir).map_err(|e| e.to_string()));
+        self.detached(name, trigger, Some(Box::new(still_due)), snapshot).await
     }
 
     /// Replaces an archive project's services with those of an uploaded archive (refused whole, with nothing
@@ -75,59 +71,85 @@ impl Projects {
         trigger: &str,
         snapshot: impl FnOnce() -> Result<Snapshot, String> + Send + 'static,
     ) -> Result<SyncView, ProjectError> {
-        self.claimed(name, self.sync_claimed(name, trigger, snapshot)).await
+        let view = self.detached(name, trigger, None, Box::new(snapshot)).await?;
+        view.ok_or_else(|| ProjectError::NotFound(name.to_owned()))
     }
 
-    /// Runs `work` holding project `name`'s sync claim.
-    async fn claimed<T>(
+    /// Runs a sync as a task of its own, so that a caller who goes away (a closed request) leaves neither a
+    /// claim nor a sync recorded as running behind.
+    async fn detached(
         &self,
         name: &str,
-        work: impl std::future::Future<Output = Result<T, ProjectError>>,
-    ) -> Result<T, ProjectError> {
-        if !self.store.claim_sync(name, &self.owner, Duration::seconds(CLAIM)).await? {
-            return Err(ProjectError::Busy(name.to_owned()));
-        }
-        let result = work.await;
-        if let Err(err) = self.store.release_sync(name, &self.owner).await {
-            tracing::warn!(%err, project = %name, "could not release a sync claim; it runs out by itself");
-        }
-        result
+        trigger: &str,
+        still_due: Option<Box<dyn FnOnce(Option<DateTime<Utc>>) -> bool + Send>>,
+        snapshot: SnapshotFn,
+    ) -> Result<Option<SyncView>, ProjectError> {
+        let (this, name, trigger) = (self.clone(), name.to_owned(), trigger.to_owned());
+        let task = tokio::spawn(async move {
+            let token = format!("{}#{}", this.owner, uuid::Uuid::new_v4().simple());
+            if !this.store.claim_sync(&name, &token, Duration::seconds(CLAIM)).await? {
+                return Err(ProjectError::Busy(name));
+            }
+            let result = async {
+                let newest = this.store.syncs(&name, 1).await?.first().map(|s| s.started_at);
+                if still_due.is_some_and(|due| !due(newest)) {
+                    return Ok(None);
+                }
+                this.sync_claimed(&name, &trigger, &token, snapshot).await.map(Some)
+            }
+            .await;
+            if let Err(err) = this.store.release_sync(&name, &token).await {
+                tracing::warn!(%err, project = %name, "could not release a sync claim; it runs out by itself");
+            }
+            result
+        });
+        task.await.map_err(|e| ProjectError::Invalid(format!("the sync stopped: {e}")))?
     }
 
+    /// One sync, its claim held as `token`: recorded as running, then as it ended — as failed, services
+    /// untouched, whatever goes wrong on the way.
     async fn sync_claimed(
         &self,
         name: &str,
         trigger: &str,
-        snapshot: impl FnOnce() -> Result<Snapshot, String> + Send + 'static,
+        token: &str,
+        snapshot: SnapshotFn,
     ) -> Result<SyncView, ProjectError> {
         let id = self.store.start_sync(name, trigger).await?;
-        let read = tokio::task::spawn_blocking(move || {
-            let snapshot = snapshot()?;
-            let scan = catalog::walk(&snapshot.root);
-            Ok::<_, String>((snapshot, scan))
-        })
-        .await
-        .unwrap_or_else(|e| Err(format!("reading the project failed: {e}")));
-        let (changes, end) = match read {
-            Ok((snapshot, scan)) => self.compare(name, &snapshot, scan).await?,
-            Err(error) => {
-                let changes =
-                    json!({"added": [], "changed": [], "removed": [], "unchanged": 0, "invalid": [], "not_run": []});
-                let end = SyncEnd {
-                    result: "failed",
-                    changes,
-                    problems: json!([]),
-                    error: Some(error),
-                    ..Default::default()
-                };
-                (ServiceChanges::default(), end)
+        let outcome = async {
+            let read = tokio::task::spawn_blocking(move || {
+                let snapshot = snapshot()?;
+                let walk = catalog::walk(&snapshot.root);
+                Ok::<_, String>((snapshot, walk))
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("reading the project failed: {e}")));
+            let (changes, end) = match read {
+                Ok((snapshot, walk)) => self.compare(name, &snapshot, walk).await?,
+                Err(error) => (ServiceChanges::default(), failed(error)),
+            };
+            match end.result {
+                "failed" => tracing::warn!(project = %name, error = ?end.error, "sync failed; services unchanged"),
+                result => tracing::info!(project = %name, %result, revision = ?end.revision, "synced"),
             }
-        };
-        match end.result {
-            "failed" => tracing::warn!(project = %name, error = ?end.error, "sync failed; services unchanged"),
-            result => tracing::info!(project = %name, %result, revision = ?end.revision, "synced"),
+            match self.store.finish_sync(id, name, token, changes, end).await? {
+                Finished::Done => Ok(()),
+                Finished::ClaimLost => Err(ProjectError::Invalid(format!(
+                    "the sync of `{name}` took longer than its claim and was not applied; sync again"
+                ))),
+                Finished::NameTaken { service, project } => Err(ProjectError::Invalid(format!(
+                    "project `{project}` took the service name `{service}` during the sync; nothing was applied"
+                ))),
+            }
         }
-        self.store.finish_sync(id, changes, end).await?;
+        .await;
+        if let Err(err) = &outcome {
+            // The services stay as they were; the record says why.
+            if let Err(store) = self.store.fail_sync(id, &err.to_string()).await {
+                tracing::warn!(%store, project = %name, "could not record a failed sync");
+            }
+            outcome?;
+        }
         let row = self.store.syncs(name, 1).await?.into_iter().next();
         row.map(|row| super::views::sync_view(&row)).ok_or_else(|| ProjectError::NotFound(name.to_owned()))
     }
@@ -202,6 +224,12 @@ impl Projects {
         };
         Ok((changes, end))
     }
+}
+
+/// The record of a sync that changed nothing, and why.
+fn failed(error: String) -> SyncEnd {
+    let changes = json!({"added": [], "changed": [], "removed": [], "unchanged": 0, "invalid": [], "not_run": []});
+    SyncEnd { result: "failed", changes, problems: json!([]), error: Some(error), ..Default::default() }
 }
 
 /// Whether a stored service and a new row have the same files (and directory).

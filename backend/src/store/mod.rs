@@ -36,7 +36,7 @@ pub use dead_letters::NewDeadLetter;
 pub use endings::Settled;
 pub use executions::{Cap, ExecutionFilter, NewExecution};
 pub use logs::{LogCursor, NewLogLine};
-pub use projects::{ServiceChanges, SyncEnd};
+pub use projects::{Finished, ServiceChanges, SyncEnd};
 pub use scoped::{Scope, ValueKind};
 pub use services::{CatalogFingerprint, ServiceListing};
 pub use sources::WebhookShape;

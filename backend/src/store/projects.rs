@@ -23,6 +23,19 @@ pub struct ServiceChanges {
     pub remove: Vec<String>,
 }
 
+/// What writing a sync's changes came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Finished {
+    Done,
+    /// The claim ran out (or was taken) before the sync ended: nothing was written.
+    ClaimLost,
+    /// Another project took a service name meanwhile: nothing was written.
+    NameTaken {
+        service: String,
+        project: String,
+    },
+}
+
 /// How a sync ended, to record.
 #[derive(Clone, Debug, Default)]
 pub struct SyncEnd {
@@ -59,7 +72,10 @@ impl Store {
             .col_expr(C::Location, Expr::value(row.location))
             .col_expr(C::Branch, Expr::value(row.branch))
             .col_expr(C::Subdir, Expr::value(row.subdir))
+            .col_expr(C::Kind, Expr::value(row.kind))
             .col_expr(C::Token, Expr::value(row.token))
+            .col_expr(C::DeployKey, Expr::value(row.deploy_key))
+            .col_expr(C::DeployKeyPublic, Expr::value(row.deploy_key_public))
             .col_expr(C::SyncIntervalSeconds, Expr::value(row.sync_interval_seconds))
             .col_expr(C::UpdatedAt, Expr::value(Utc::now()))
             .filter(C::Name.eq(&row.name))
@@ -91,9 +107,27 @@ impl Store {
         Ok(project::Entity::find().order_by_asc(project::Column::Name).all(&self.db).await?)
     }
 
-    /// Removes a project and its services (their executions stay); false when there is none.
+    /// Removes a project, its services, their and its secrets and configs, and its syncs (executions stay);
+    /// false when there is none.
     pub async fn remove_project(&self, name: &str) -> Result<bool> {
+        use super::entities::scoped_value::{Column as V, Entity as Values};
         let txn = self.db.begin().await?;
+        let services: Vec<String> = service::Entity::find()
+            .select_only()
+            .column(service::Column::Name)
+            .filter(service::Column::Project.eq(name))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        Values::delete_many()
+            .filter(
+                sea_orm::Condition::any()
+                    .add(sea_orm::Condition::all().add(V::Scope.eq("project")).add(V::Owner.eq(name)))
+                    .add(sea_orm::Condition::all().add(V::Scope.eq("service")).add(V::Owner.is_in(services))),
+            )
+            .exec(&txn)
+            .await?;
+        project_sync::Entity::delete_many().filter(project_sync::Column::Project.eq(name)).exec(&txn).await?;
         service::Entity::delete_many().filter(service::Column::Project.eq(name)).exec(&txn).await?;
         let removed = project::Entity::delete_by_id(name.to_owned()).exec(&txn).await?.rows_affected == 1;
         txn.commit().await?;
@@ -101,8 +135,8 @@ impl Store {
         Ok(removed)
     }
 
-    /// Claims the right to sync `name` for process `owner` until `lease` from now: false while another
-    /// process holds an unexpired claim.
+    /// Claims the right to sync `name` as `owner` (a token of one sync) until `lease` from now: false while
+    /// another sync, of this process or another, holds an unexpired claim.
     pub async fn claim_sync(&self, name: &str, owner: &str, lease: Duration) -> Result<bool> {
         use project::Column as C;
         let now = Utc::now();
@@ -110,12 +144,7 @@ impl Store {
             .col_expr(C::SyncClaimedBy, Expr::value(owner))
             .col_expr(C::SyncClaimedUntil, Expr::value(now + lease))
             .filter(C::Name.eq(name))
-            .filter(
-                sea_orm::Condition::any()
-                    .add(C::SyncClaimedUntil.is_null())
-                    .add(C::SyncClaimedUntil.lt(now))
-                    .add(C::SyncClaimedBy.eq(owner)),
-            )
+            .filter(sea_orm::Condition::any().add(C::SyncClaimedUntil.is_null()).add(C::SyncClaimedUntil.lt(now)))
             .exec(&self.db)
             .await?;
         Ok(result.rows_affected == 1)
@@ -148,15 +177,55 @@ impl Store {
         Ok(project_sync::Entity::insert(row).exec(&self.db).await?.last_insert_id)
     }
 
-    /// Writes a sync's service changes and its record in one transaction.
-    pub async fn finish_sync(&self, id: i64, changes: ServiceChanges, end: SyncEnd) -> Result<()> {
+    /// Writes a sync's service changes and its record in one transaction — if the sync still holds project
+    /// `project`'s claim as `owner`, and no service it writes belongs to another project by then.
+    pub async fn finish_sync(
+        &self,
+        id: i64,
+        project: &str,
+        owner: &str,
+        changes: ServiceChanges,
+        end: SyncEnd,
+    ) -> Result<Finished> {
         use service::Column as C;
         let txn = self.db.begin().await?;
+        let held = project::Entity::update_many()
+            .col_expr(project::Column::UpdatedAt, Expr::col(project::Column::UpdatedAt).into())
+            .filter(project::Column::Name.eq(project))
+            .filter(project::Column::SyncClaimedBy.eq(owner))
+            .exec(&txn)
+            .await?;
+        if held.rows_affected != 1 {
+            return Ok(Finished::ClaimLost);
+        }
+        let names: Vec<String> = changes.upsert.iter().map(|row| row.name.clone()).collect();
+        let owners: Vec<(String, String)> = service::Entity::find()
+            .select_only()
+            .columns([C::Name, C::Project])
+            .filter(C::Name.is_in(names))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        if let Some((service, other)) = owners.into_iter().find(|(_, owner)| owner != project) {
+            return Ok(Finished::NameTaken { service, project: other });
+        }
         for row in changes.upsert {
             self.upsert_service_on(&txn, row).await?;
         }
         if !changes.remove.is_empty() {
-            service::Entity::delete_many().filter(C::Name.is_in(changes.remove)).exec(&txn).await?;
+            use super::entities::scoped_value::{Column as V, Entity as Values};
+            // A service that is gone takes its secrets and configs along: a service of that name in another
+            // project must not get them.
+            Values::delete_many()
+                .filter(V::Scope.eq("service"))
+                .filter(V::Owner.is_in(changes.remove.clone()))
+                .exec(&txn)
+                .await?;
+            service::Entity::delete_many()
+                .filter(C::Project.eq(project))
+                .filter(C::Name.is_in(changes.remove))
+                .exec(&txn)
+                .await?;
         }
         project_sync::Entity::update(project_sync::ActiveModel {
             id: Set(id),
@@ -175,6 +244,20 @@ impl Store {
         .await?;
         txn.commit().await?;
         self.signals.catalog.fetch_add(1, Ordering::Release);
+        Ok(Finished::Done)
+    }
+
+    /// Records sync `id` as failed with `error` (its services untouched).
+    pub async fn fail_sync(&self, id: i64, error: &str) -> Result<()> {
+        use project_sync::Column as C;
+        project_sync::Entity::update_many()
+            .col_expr(C::Result, Expr::value("failed"))
+            .col_expr(C::Error, Expr::value(error))
+            .col_expr(C::FinishedAt, Expr::value(Utc::now()))
+            .filter(C::Id.eq(id))
+            .filter(C::Result.eq("running"))
+            .exec(&self.db)
+            .await?;
         Ok(())
     }
 
@@ -232,5 +315,51 @@ impl Store {
             .into_tuple()
             .all(&self.db)
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn one_sync_at_a_time_holds_a_project_even_within_one_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display())).await.unwrap();
+        let now = Utc::now();
+        let row = project::Model {
+            name: "p".into(),
+            description: String::new(),
+            kind: "archive".into(),
+            location: None,
+            branch: None,
+            subdir: None,
+            token: None,
+            deploy_key: None,
+            deploy_key_public: None,
+            webhook_secret: "s".into(),
+            sync_interval_seconds: None,
+            sync_claimed_by: None,
+            sync_claimed_until: None,
+            created_at: now,
+            updated_at: now,
+        };
+        assert!(store.add_project(row).await.unwrap());
+        let lease = Duration::seconds(60);
+        assert!(store.claim_sync("p", "me#1", lease).await.unwrap());
+        assert!(!store.claim_sync("p", "me#2", lease).await.unwrap(), "a second sync of the same process waits");
+        let id = store.start_sync("p", "manual").await.unwrap();
+        let end = || SyncEnd { result: "ok", changes: serde_json::json!({}), ..Default::default() };
+        assert_eq!(
+            store.finish_sync(id, "p", "me#2", ServiceChanges::default(), end()).await.unwrap(),
+            Finished::ClaimLost
+        );
+        store.release_sync("p", "me#2").await.unwrap();
+        assert!(!store.claim_sync("p", "me#3", lease).await.unwrap(), "only the holder releases");
+        assert_eq!(store.finish_sync(id, "p", "me#1", ServiceChanges::default(), end()).await.unwrap(), Finished::Done);
+        store.release_sync("p", "me#1").await.unwrap();
+        assert!(store.claim_sync("p", "me#3", lease).await.unwrap());
+        // An expired claim is free.
+        assert!(store.claim_sync("p", "late", Duration::seconds(-1)).await.is_ok());
     }
 }

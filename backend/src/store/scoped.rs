@@ -123,15 +123,4 @@ impl Store {
             })
             .collect()
     }
-
-    /// Removes the values of a project or service that is gone.
-    pub async fn remove_values_of(&self, scope: &Scope) -> Result<()> {
-        use scoped_value::Column as C;
-        scoped_value::Entity::delete_many()
-            .filter(C::Scope.eq(scope.name()))
-            .filter(C::Owner.eq(scope.owner()))
-            .exec(&self.db)
-            .await?;
-        Ok(())
-    }
 }

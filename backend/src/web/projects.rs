@@ -128,7 +128,7 @@ async fn upload(
     Ok(Json(sync))
 }
 
-/// A Git host's push: the projects following that branch of that repository whose secret the request
+/// A Git host's push (GitHub, Gitea, GitLab): the projects following that branch of that repository whose secret the request
 /// carries are synced (in the background: the host does not wait).
 async fn push(
     State(state): State<AppState>,
@@ -137,9 +137,12 @@ async fn push(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let push = webhook::parse(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    // Gitea signs as GitHub does, in its own header and without the `sha256=` prefix.
+    let gitea = header("x-gitea-signature").map(|hex| format!("sha256={}", hex.trim()));
+    let signature = header(signature::HEADER).map(str::to_owned).or(gitea);
     let names = state
         .projects
-        .projects_for_push(&push, &body, header(signature::HEADER), header(signature::TOKEN_HEADER))
+        .projects_for_push(&push, &body, signature.as_deref(), header(signature::TOKEN_HEADER))
         .await
         .map_err(|err| match err {
             PushError::NotAPush(_) => ApiError::BadRequest(err.to_string()),
@@ -150,14 +153,15 @@ async fn push(
     for name in &names {
         let (projects, name) = (state.projects.clone(), name.clone());
         tokio::spawn(async move {
-            match projects.sync(&name, "webhook").await {
-                Ok(_) => {}
-                // A sync running now reads the branch after the push anyway, or the next push does.
-                Err(ProjectError::Busy(_)) => {
-                    tracing::info!(project = %name, "push while a sync runs; not synced again")
+            // A sync running now may have fetched before the push: wait for it to end, then fetch again.
+            for _ in 0..600 {
+                match projects.sync(&name, "webhook").await {
+                    Err(ProjectError::Busy(_)) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+                    Err(err) => return tracing::warn!(%err, project = %name, "push sync failed"),
+                    Ok(_) => return,
                 }
-                Err(err) => tracing::warn!(%err, project = %name, "push sync failed"),
             }
+            tracing::warn!(project = %name, "a push found the project busy for 10 minutes; not synced");
         });
     }
     Ok((StatusCode::ACCEPTED, Json(json!({ "syncing": names }))))

@@ -204,6 +204,18 @@ async fn a_failed_fetch_changes_nothing_and_a_subdirectory_and_token_stay_privat
         .unwrap();
     assert!(!stored.token.unwrap().contains("tok-3x4mple"), "the token is sealed at rest");
 
+    // Moving to ssh keeps the deploy key it makes (sealed) and shows its public half; a URL with credentials
+    // in it is refused.
+    let change = json!({"git": {"url": "git@git.example:team/repo.git"}});
+    let page: Value =
+        app.client.patch(app.url("/api/v1/projects/sub")).json(&change).send().await.unwrap().json().await.unwrap();
+    let public = page["project"]["deploy_key_public"].as_str().unwrap().to_owned();
+    assert!(public.starts_with("ssh-ed25519 "), "{page}");
+    assert_eq!(detail(&app, "sub").await["project"]["deploy_key_public"], public.as_str(), "the key was stored");
+    let leaky = json!({"git": {"url": "https://user:hunter2@git.example/r.git"}});
+    let response = app.client.patch(app.url("/api/v1/projects/sub")).json(&leaky).send().await.unwrap();
+    assert_eq!(response.status(), 422);
+
     // Removing the project removes its services; their executions stay.
     let removed = app.client.delete(app.url("/api/v1/projects/sub")).send().await.unwrap();
     assert_eq!(removed.status(), 204);
@@ -334,6 +346,12 @@ async fn a_signed_push_syncs_the_projects_following_that_branch() {
     .await;
     assert_eq!(synced["revision"], pushed.as_str(), "{synced}");
     assert_eq!(names(&synced["changed"]), ["hooked"]);
+
+    // Gitea signs in a header of its own, without the prefix.
+    let gitea = push(json!({"ref": "refs/heads/main", "repository": {"clone_url": url}}));
+    let hex = github_signature(&secret, &gitea).trim_start_matches("sha256=").to_owned();
+    let response = app.anonymous.post(&hook).header("X-Gitea-Signature", hex).body(gitea).send().await.unwrap();
+    assert_eq!(response.status(), 202);
 
     // GitLab sends the secret itself.
     let gitlab = push(json!({"ref": "refs/heads/main", "project": {"git_http_url": url}}));

@@ -48,14 +48,13 @@ async fn the_index_follows_changes_of_this_process_at_once_and_of_others_on_the_
     assert_eq!(names(catalog.index().await.unwrap().matching("a.b", None)), ["one"], "seen on the next event");
 
     // Another process's change: not seen before the recheck is due, seen after.
-    elsewhere.upsert_service(row("two", json!(["a.b"]), true)).await.unwrap();
+    let two = service::Model { project: "other".into(), ..row("two", json!(["a.b"]), true) };
+    elsewhere.upsert_service(two).await.unwrap();
     assert_eq!(names(catalog.index().await.unwrap().matching("a.b", None)), ["one"]);
     catalog.current.lock().unwrap().checked -= RECHECK;
     assert_eq!(names(catalog.index().await.unwrap().matching("a.b", None)), ["one", "two"]);
 
-    let sync = elsewhere.start_sync("demo", "manual").await.unwrap();
-    let removal = crate::store::ServiceChanges { upsert: Vec::new(), remove: vec!["one".to_owned()] };
-    elsewhere.finish_sync(sync, removal, crate::store::SyncEnd { result: "ok", ..Default::default() }).await.unwrap();
+    elsewhere.remove_project("demo").await.unwrap();
     catalog.current.lock().unwrap().checked -= RECHECK;
     assert_eq!(names(catalog.index().await.unwrap().matching("a.b", None)), ["two"], "a removal is a change");
 }
