@@ -74,3 +74,29 @@ test("an admin creates a project from a local repository, sees its first sync, a
   await page.goto(`/services/${second}`);
   await expect(page.locator("#revision")).not.toBeEmpty();
 });
+
+test("an admin uploads an archive of services to an archive project from its page", async ({ page, api }) => {
+  const stamp = Date.now();
+  const created = await api.post("/api/v1/projects", { data: { name: `bundle-${stamp}`, archive: true } });
+  expect(created.status()).toBe(201);
+  const dir = mkdtempSync(join(tmpdir(), "k8x-e2e-archive-"));
+  const service = `from-archive-${stamp}`;
+  mkdirSync(join(dir, "svc"));
+  writeFileSync(join(dir, "svc", "manifest.json"), JSON.stringify({ name: service, type: "k8x_job" }));
+  writeFileSync(join(dir, "svc", "deployment.yaml"), JOB);
+  const archive = join(dir, "services.tar.gz");
+  execFileSync("tar", ["-czf", archive, "-C", dir, "svc"]);
+
+  await page.goto(`/projects/bundle-${stamp}`);
+  await page.locator("#archive").setInputFiles(archive);
+  await page.locator("#upload-archive").getByRole("button", { name: "Upload" }).click();
+  await expect(page.locator("#upload-result")).toHaveText("Uploaded: ok");
+  await expect(page.locator("#project-services")).toContainText(service);
+  await expect(page.locator("#syncs .sync-result").first()).toHaveText("ok");
+
+  // Not an archive: refused, said so on the page.
+  writeFileSync(join(dir, "notes.txt"), "just text");
+  await page.locator("#archive").setInputFiles(join(dir, "notes.txt"));
+  await page.locator("#upload-archive").getByRole("button", { name: "Upload" }).click();
+  await expect(page.locator("#upload-error")).toContainText("not a .tar.gz or .zip archive");
+});

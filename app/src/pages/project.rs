@@ -3,7 +3,7 @@
 //! the webhook to give the Git host; admins edit and remove the project here.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use model::projects::{short_revision, ProjectDetail, SyncView};
 
 use super::projects::source_text;
@@ -16,6 +16,11 @@ use crate::{
 #[component]
 pub fn ProjectPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
+    let upload = move || {
+        let query = query.read();
+        (query.get("uploaded"), query.get("upload_error"))
+    };
     let name = move || params.read().get("name").unwrap_or_default();
     let sync = ServerAction::<SyncProject>::new();
     let edit = ServerAction::<EditProject>::new();
@@ -36,7 +41,7 @@ pub fn ProjectPage() -> impl IntoView {
                     Err(err) => view! { <p class="error">{err.to_string()}</p> }.into_any(),
                     Ok(None) => view! { <p class="empty">"There is no such project."</p> }.into_any(),
                     Ok(Some(detail)) => view! {
-                        <Project detail can_operate is_admin sync edit remove/>
+                        <Project detail can_operate is_admin sync edit remove upload=upload()/>
                     }.into_any(),
                 }
             })}
@@ -52,6 +57,8 @@ fn Project(
     sync: ServerAction<SyncProject>,
     edit: ServerAction<EditProject>,
     remove: ServerAction<RemoveProject>,
+    /// How an archive upload went: its result, or why it was refused.
+    upload: (Option<String>, Option<String>),
 ) -> impl IntoView {
     let p = detail.project.clone();
     let name = p.name.clone();
@@ -79,6 +86,18 @@ fn Project(
             Some(Ok(s)) => Some(view! { <p class="once" id="sync-result">{format!("Synced: {}", s.result)}</p> }.into_any()),
             None => None,
         }}
+        {upload.0.map(|result| view! { <p class="once" id="upload-result">{format!("Uploaded: {result}")}</p> })}
+        {upload.1.map(|error| view! { <p class="error" id="upload-error">"The archive was refused: " {error}</p> })}
+        {(is_admin && !syncable).then(|| view! {
+            <form method="post" enctype="multipart/form-data" class="admin-form" id="upload-archive"
+                action=format!("/api/v1/projects/{}/archive", name)>
+                <div class="field">
+                    <label for="archive">"Archive of service directories (.tar.gz or .zip)"</label>
+                    <input id="archive" type="file" name="archive" accept=".tar.gz,.tgz,.zip" required/>
+                </div>
+                <button type="submit">"Upload"</button>
+            </form>
+        })}
         {p.deploy_key_public.clone().map(|key| view! {
             <h2>"Deploy key"</h2>
             <p class="muted">"Add this public key to the repository as a read-only deploy key:"</p>

@@ -53,22 +53,28 @@ pub fn parse(body: &[u8]) -> Result<Push, PushError> {
     Ok(Push { urls, branch })
 }
 
-/// A URL as compared: no scheme case, credentials, `.git` or trailing `/`.
-pub fn normalise(url: &str) -> String {
-    let url = url.trim().trim_end_matches('/');
-    let url = url.strip_suffix(".git").unwrap_or(url);
-    let (scheme, rest) = match url.split_once("://") {
-        Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
-        None => (String::new(), url),
+/// A repository URL as compared: scheme, host (lower case) and path, without a user, a trailing `/` or `.git`;
+/// the scp-like `git@host:team/repo.git` is read as `ssh://git@host/team/repo.git`. A local path or `file://`
+/// URL compares by its path.
+pub fn normalise(raw: &str) -> String {
+    let raw = raw.trim();
+    let scp = (!raw.contains("://")).then(|| raw.split_once(':')).flatten().filter(|(host, _)| host.contains('@'));
+    let candidate = match scp {
+        Some((host, path)) => format!("ssh://{host}/{}", path.trim_start_matches('/')),
+        None => raw.to_owned(),
     };
-    let rest = match rest.split_once('@') {
-        Some((_, host)) if scheme == "https" || scheme == "http" => host,
-        _ => rest,
+    let bare = |path: &str| {
+        let path = path.trim_end_matches('/');
+        path.strip_suffix(".git").unwrap_or(path).to_owned()
     };
-    if scheme.is_empty() {
-        rest.to_owned()
-    } else {
-        format!("{scheme}://{rest}")
+    match url::Url::parse(&candidate) {
+        Ok(url) if url.host_str().is_some_and(|h| !h.is_empty()) => {
+            let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!("{}://{host}{port}{}", url.scheme(), bare(url.path()))
+        }
+        Ok(url) if url.scheme() == "file" => bare(url.path()),
+        _ => bare(raw),
     }
 }
 
@@ -130,8 +136,11 @@ mod tests {
 
     #[test]
     fn urls_compare_without_their_decorations() {
-        assert_eq!(normalise("HTTPS://token@git.example/a/b.git/"), "https://git.example/a/b");
-        assert_eq!(normalise("git@github.com:a/b.git"), "git@github.com:a/b");
+        assert_eq!(normalise("HTTPS://token@Git.Example/a/b.git/"), "https://git.example/a/b");
+        assert_eq!(normalise("git@github.com:a/b.git"), "ssh://github.com/a/b");
+        assert_eq!(normalise("ssh://git@GitHub.com/a/b"), normalise("git@github.com:a/b.git"));
+        assert_eq!(normalise("file:///srv/repo.git"), normalise("/srv/repo"));
         assert_ne!(normalise("https://git.example/a/b"), normalise("https://git.example/a/c"));
+        assert_ne!(normalise("https://git.example/a/b"), normalise("https://other.example/a/b"));
     }
 }

@@ -23,6 +23,9 @@ pub struct ServiceChanges {
     pub remove: Vec<String>,
 }
 
+/// How many syncs of each project are kept.
+const SYNCS_KEPT: u64 = 500;
+
 /// What writing a sync's changes came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Finished {
@@ -242,6 +245,23 @@ impl Store {
         })
         .exec(&txn)
         .await?;
+        // The record keeps the newest syncs of each project.
+        let oldest_kept: Option<i64> = project_sync::Entity::find()
+            .select_only()
+            .column(project_sync::Column::Id)
+            .filter(project_sync::Column::Project.eq(project))
+            .order_by_desc(project_sync::Column::Id)
+            .offset(SYNCS_KEPT - 1)
+            .into_tuple()
+            .one(&txn)
+            .await?;
+        if let Some(oldest) = oldest_kept {
+            project_sync::Entity::delete_many()
+                .filter(project_sync::Column::Project.eq(project))
+                .filter(project_sync::Column::Id.lt(oldest))
+                .exec(&txn)
+                .await?;
+        }
         txn.commit().await?;
         self.signals.catalog.fetch_add(1, Ordering::Release);
         Ok(Finished::Done)

@@ -5,8 +5,9 @@
 
 use axum::{
     body::Bytes,
-    extract::{DefaultBodyLimit, Path, State},
-    http::{HeaderMap, StatusCode},
+    extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
     routing::{get, post},
     Json, Router,
 };
@@ -114,18 +115,51 @@ async fn sync(
     Ok(Json(sync))
 }
 
-/// An archive of service directories (`.tar.gz` or `.zip`, the raw body) becomes an archive project's
-/// services.
+/// An archive of service directories (`.tar.gz` or `.zip`) becomes an archive project's services: the raw body
+/// (scripts: answered with the sync as JSON), or the `archive` field of a form (the project page, which works
+/// without JavaScript: answered with a redirect back to the page, saying how it went).
 async fn upload(
     State(state): State<AppState>,
     principal: Principal,
     Path(name): Path<String>,
-    body: Bytes,
-) -> Result<Json<SyncView>, ApiError> {
+    request: Request,
+) -> Result<Response, ApiError> {
     principal.require(Permission::Admin)?;
-    let sync = state.projects.upload(&name, body).await?;
-    state.store.audit(principal.audit("project-upload", &name)).await?;
-    Ok(Json(sync))
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !is_form {
+        let body = Bytes::from_request(request, &state).await.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        let sync = state.projects.upload(&name, body).await?;
+        state.store.audit(principal.audit("project-upload", &name)).await?;
+        return Ok(Json(sync).into_response());
+    }
+    let mut form = Multipart::from_request(request, &state).await.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let mut archive = None;
+    while let Some(field) = form.next_field().await.map_err(|e| ApiError::BadRequest(e.body_text()))? {
+        if field.name() == Some("archive") {
+            archive = Some(field.bytes().await.map_err(|e| ApiError::BadRequest(e.body_text()))?);
+        }
+    }
+    let page = format!("/projects/{}", form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>());
+    let outcome = match archive {
+        None => Err("choose an archive to upload".to_owned()),
+        Some(bytes) => match state.projects.upload(&name, bytes).await {
+            Ok(sync) => Ok(sync),
+            Err(ProjectError::Store(err)) => return Err(err.into()),
+            Err(err) => Err(err.to_string()),
+        },
+    };
+    let query = match outcome {
+        Ok(sync) => {
+            state.store.audit(principal.audit("project-upload", &name)).await?;
+            format!("uploaded={}", sync.result)
+        }
+        Err(error) => format!("upload_error={}", form_urlencoded::byte_serialize(error.as_bytes()).collect::<String>()),
+    };
+    Ok(Redirect::to(&format!("{page}?{query}")).into_response())
 }
 
 /// A Git host's push (GitHub, Gitea, GitLab): the projects following that branch of that repository whose secret the request

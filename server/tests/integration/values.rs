@@ -70,6 +70,22 @@ async fn an_uploaded_archive_runs_with_its_scoped_values_in_order_and_masked() {
     let not_archive = upload(b"plain text".to_vec()).await.unwrap();
     assert_eq!(not_archive.status(), 422);
 
+    // From the project page's form (multipart): answered with the page, saying how it went.
+    let form = |bytes: Vec<u8>| {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name("services.tar.gz");
+        app.client
+            .post(app.url("/api/v1/projects/up/archive"))
+            .multipart(reqwest::multipart::Form::new().part("archive", part))
+    };
+    let response = form(archive.clone()).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/projects/up?uploaded=ok");
+    let response = form(tar_gz(&[("../x", "y")])).send().await.unwrap();
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/projects/up?upload_error="), "{location}");
+    let page = app.client.get(app.url(&location)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("upload-error") && page.contains("nothing was unpacked"), "the page says why");
+
     assert_eq!(put(&app, "/api/v1/platform/secrets/PLATFORM_ONLY", json!("pl4tform-value")).await, 204);
     assert_eq!(put(&app, "/api/v1/platform/configs/REGION", json!("platform-region")).await, 204);
     assert_eq!(put(&app, "/api/v1/projects/up/secrets/TOKEN", json!("pr0ject-token")).await, 204);
