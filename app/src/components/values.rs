@@ -25,7 +25,8 @@ pub fn ScopedValues(scope: &'static str, owner: String) -> impl IntoView {
         <section class="scoped-values" id=format!("values-{scope}")>
             <h2>"Secrets and configs for this " {scope}</h2>
             <p class="muted">
-                "Set here, they reach every run of " {if scope == "platform" { "every service" } else { "its services" }}
+                "Set here, they reach every run of "
+                {match scope { "platform" => "every service", "project" => "its services", _ => "this service" }}
                 "; a service's own beat its project's, which beat the platform's. Secret values are write-only."
             </p>
             {move || match set.value().get().or(remove.value().get()) {
