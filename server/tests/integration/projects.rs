@@ -432,3 +432,51 @@ async fn a_scheduled_service_runs_once_per_due_time_through_the_bus() {
     assert_eq!(spoof.status(), 400);
     assert!(spoof.text().await.unwrap().contains("reserved"));
 }
+
+/// The same path on PostgreSQL: a Git project synced, changed and removed; values by scope; revisions; a
+/// schedule's ticks; the marks and claims compared there.
+#[tokio::test]
+async fn projects_values_revisions_and_schedules_work_on_postgresql() {
+    let db = crate::postgres::TestDatabase::create().await;
+    let app =
+        crate::helpers::spawn_app_with(crate::helpers::Db::Url(db.url.clone()), tempfile::tempdir().unwrap()).await;
+    let repo = Repo::new();
+    repo.service("one", "pg-one", "one");
+    let manifest = json!({"name": "pg-tick", "type": "k8x_job", "schedule": "* * * * * *"});
+    repo.write("tick/manifest.json", &manifest.to_string());
+    repo.write("tick/deployment.yaml", &JOB.replace("echo VERSION", "echo tick $GREETING"));
+    let first = repo.commit("first");
+    let created: Value = create(&app, json!({"name": "pg", "git": {"url": repo.path()}})).await.json().await.unwrap();
+    assert_eq!(created["sync"]["result"], "ok", "{created}");
+    repo.service("one", "pg-one", "two");
+    let second = repo.commit("second");
+    let synced = sync(&app, "pg").await;
+    assert_eq!(synced["changed"], json!(["pg-one"]), "{synced}");
+    assert_eq!(service_revision(&app, "pg-one").await.as_deref(), Some(second.as_str()));
+    assert_eq!(
+        service_revision(&app, "pg-tick").await.as_deref(),
+        Some(first.as_str()),
+        "unchanged keeps its revision"
+    );
+
+    let put = app.client.put(app.url("/api/v1/projects/pg/configs/GREETING")).json(&json!({"value": "hej"})).send();
+    assert_eq!(put.await.unwrap().status(), 204);
+    let runs = wait_until(|| async {
+        let runs = app.state.store.executions(Some("pg-tick"), 10).await.unwrap();
+        (runs.len() >= 2).then_some(runs)
+    })
+    .await;
+    let finished = app.finished(&runs[0].id).await;
+    assert_eq!(finished.revision.as_deref(), Some(first.as_str()));
+    assert!(app.log(&runs[0].id).await.iter().any(|l| l == "tick hej"));
+    let page = app.client.get(app.url("/services/pg-tick")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"revisions\"") && page.contains("id=\"schedule\""));
+    let list: Value = app.client.get(app.url("/api/v1/projects")).send().await.unwrap().json().await.unwrap();
+    let pg = list.as_array().unwrap().iter().find(|p| p["name"] == "pg").unwrap().clone();
+    assert_eq!((pg["services"].as_u64(), pg["last_sync"]["revision"].as_str()), (Some(2), Some(second.as_str())));
+
+    assert_eq!(app.client.delete(app.url("/api/v1/projects/pg")).send().await.unwrap().status(), 204);
+    assert!(app.state.store.service("pg-one").await.unwrap().is_none());
+    drop(app);
+    db.drop().await;
+}
