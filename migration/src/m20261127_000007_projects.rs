@@ -22,6 +22,7 @@ impl MigrationTrait for Migration {
                     .col(text_null(Projects::Token))
                     .col(text_null(Projects::DeployKey))
                     .col(text_null(Projects::DeployKeyPublic))
+                    .col(string_null(Projects::SshHostKey))
                     .col(text(Projects::WebhookSecret))
                     .col(integer_null(Projects::SyncIntervalSeconds))
                     .col(string_null(Projects::SyncClaimedBy))
@@ -130,6 +131,7 @@ enum Projects {
     Token,
     DeployKey,
     DeployKeyPublic,
+    SshHostKey,
     WebhookSecret,
     SyncIntervalSeconds,
     SyncClaimedBy,

@@ -21,6 +21,8 @@ pub struct ProjectView {
     pub has_token: bool,
     /// The public half of the SSH deploy key, to paste into the Git host.
     pub deploy_key_public: Option<String>,
+    /// The ssh server's host key as first seen (`SHA256:…`), pinned for later syncs.
+    pub ssh_host_key: Option<String>,
     pub services: u64,
     pub last_sync: Option<SyncView>,
 }

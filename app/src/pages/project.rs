@@ -102,6 +102,9 @@ fn Project(
             <h2>"Deploy key"</h2>
             <p class="muted">"Add this public key to the repository as a read-only deploy key:"</p>
             <pre class="key" id="deploy-key">{key}</pre>
+            {p.ssh_host_key.clone().map(|host| view! {
+                <p class="muted">"The server's host key, pinned at the first sync: " <code id="host-key">{host}</code></p>
+            })}
         })}
         {(p.kind == "git").then(|| view! {
             <h2>"Push webhook"</h2>

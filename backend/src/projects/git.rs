@@ -24,6 +24,8 @@ pub struct Remote<'a> {
     pub token: Option<&'a SecretString>,
     /// ssh: the deploy key (OpenSSH private key) and its public line.
     pub deploy_key: Option<(&'a SecretString, &'a str)>,
+    /// ssh: the server's host key as first seen (`SHA256:` and base64), which it must still have.
+    pub host_key: Option<&'a str>,
 }
 
 /// The newest commit of the branch, written out.
@@ -33,6 +35,8 @@ pub struct Checkout {
     pub author: String,
     pub message: String,
     pub committed_at: Option<DateTime<Utc>>,
+    /// ssh: the server's host key (`SHA256:…`), to pin on first use.
+    pub host_key: Option<String>,
     /// The project's root (the repository's, or the directory asked for) inside `dir`.
     pub root: PathBuf,
     pub dir: tempfile::TempDir,
@@ -49,6 +53,11 @@ pub enum GitError {
     NoDirectory(String),
     #[error("the project directory `{0}` must be a relative path inside the repository")]
     BadDirectory(String),
+    #[error(
+        "the server's SSH host key is {seen}, not {pinned} as when the project first synced: if the server's key \
+         changed, change the project's URL (or remove and add it) to accept the new one"
+    )]
+    HostKeyChanged { pinned: String, seen: String },
     #[error("the tree has more than {MAX_FILES} files or {MAX_BYTES} bytes; k8x reads projects up to that size")]
     TooLarge,
     #[error("git: {0}")]
@@ -67,12 +76,20 @@ pub fn fetch(remote: &Remote<'_>, cache: &Path, subdir: Option<&str>) -> Result<
         }
     }
     let tracking = format!("refs/k8x/{}", remote.branch);
-    let repo = match fetch_into(remote, cache, &tracking) {
+    let seen = std::cell::RefCell::new(None::<String>);
+    let fetched = fetch_into(remote, cache, &tracking, &seen);
+    let seen = seen.into_inner();
+    if let (Some(pinned), Some(seen)) = (remote.host_key, seen.as_deref()) {
+        if pinned != seen {
+            return Err(GitError::HostKeyChanged { pinned: pinned.to_owned(), seen: seen.to_owned() });
+        }
+    }
+    let repo = match fetched {
         // A fetch cut short (a crash, a kill) can leave lock files that fail every later one: start afresh.
         Err(GitError::Fetch { message, .. }) if message.contains(".lock") => {
             tracing::warn!(cache = %cache.display(), "the Git cache was left locked; fetching it anew");
             std::fs::remove_dir_all(cache)?;
-            fetch_into(remote, cache, &tracking)?
+            fetch_into(remote, cache, &tracking, &std::cell::RefCell::new(None))?
         }
         other => other?,
     };
@@ -98,13 +115,20 @@ pub fn fetch(remote: &Remote<'_>, cache: &Path, subdir: Option<&str>) -> Result<
         author,
         message: commit.summary().ok().flatten().unwrap_or_default().to_owned(),
         committed_at: Utc.timestamp_opt(commit.time().seconds(), 0).single(),
+        host_key: seen,
         root,
         dir,
     })
 }
 
-/// Fetches `remote`'s branch into `tracking` of the cache repository (made when missing).
-fn fetch_into(remote: &Remote<'_>, cache: &Path, tracking: &str) -> Result<Repository, GitError> {
+/// Fetches `remote`'s branch into `tracking` of the cache repository (made when missing); an ssh server's host
+/// key goes to `seen`.
+fn fetch_into(
+    remote: &Remote<'_>,
+    cache: &Path,
+    tracking: &str,
+    seen: &std::cell::RefCell<Option<String>>,
+) -> Result<Repository, GitError> {
     let repo = match Repository::open_bare(cache) {
         Ok(repo) => repo,
         Err(_) => {
@@ -114,7 +138,7 @@ fn fetch_into(remote: &Remote<'_>, cache: &Path, tracking: &str) -> Result<Repos
     };
     let refspec = format!("+refs/heads/{}:{tracking}", remote.branch);
     let mut git_remote = repo.remote_anonymous(remote.url)?;
-    git_remote.fetch(&[&refspec], Some(&mut fetch_options(remote)), None).map_err(|e| GitError::Fetch {
+    git_remote.fetch(&[&refspec], Some(&mut fetch_options(remote, seen)), None).map_err(|e| GitError::Fetch {
         url: remote.url.to_owned(),
         branch: remote.branch.to_owned(),
         message: e.message().to_owned(),
@@ -128,8 +152,24 @@ const FETCH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(240);
 /// Most bytes a fetch may receive.
 const MAX_FETCH_BYTES: usize = 1024 * 1024 * 1024;
 
-fn fetch_options<'a>(remote: &'a Remote<'a>) -> FetchOptions<'a> {
+fn fetch_options<'a>(remote: &'a Remote<'a>, seen: &'a std::cell::RefCell<Option<String>>) -> FetchOptions<'a> {
     let mut callbacks = RemoteCallbacks::new();
+    // An ssh server's host key: trusted on first use, then pinned (the sync stores it, the next one checks it).
+    // TLS certificates are checked by libgit2 as usual.
+    callbacks.certificate_check(move |cert, _host| {
+        let Some(key) = cert.as_hostkey().and_then(|k| k.hash_sha256()) else {
+            return Ok(git2::CertificateCheckStatus::CertificatePassthrough);
+        };
+        use base64::Engine;
+        let fingerprint = format!("SHA256:{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(key));
+        let pinned = remote.host_key.is_none_or(|pinned| pinned == fingerprint);
+        *seen.borrow_mut() = Some(fingerprint);
+        if pinned {
+            Ok(git2::CertificateCheckStatus::CertificateOk)
+        } else {
+            Err(git2::Error::from_str("the server's SSH host key is not the one pinned for this project"))
+        }
+    });
     let deadline = std::time::Instant::now() + FETCH_DEADLINE;
     // Returning false cancels the fetch: too slow, or too much.
     callbacks.transfer_progress(move |progress| {

@@ -159,6 +159,10 @@ fn set_git(row: &mut project::Model, git: GitSource) -> Result<(), ProjectError>
         return Err(ProjectError::Invalid("the directory in the repository has control characters".into()));
     }
     row.kind = ProjectKind::Git.as_str().into();
+    if row.location.as_deref() != Some(git.url.trim()) {
+        // Another server: its host key is learnt afresh.
+        row.ssh_host_key = None;
+    }
     row.location = Some(git.url.trim().to_owned());
     row.branch = Some(branch);
     row.subdir = git.path.map(|p| p.trim().trim_matches('/').to_owned()).filter(|p| !p.is_empty());
@@ -204,6 +208,7 @@ impl Projects {
             token: None,
             deploy_key: None,
             deploy_key_public: None,
+            ssh_host_key: None,
             webhook_secret: webhook_secret(),
             sync_interval_seconds: check_interval(new.sync_interval_seconds)?,
             sync_claimed_by: None,

@@ -22,6 +22,8 @@ pub struct Snapshot {
     pub author: Option<String>,
     pub message: Option<String>,
     pub committed_at: Option<DateTime<Utc>>,
+    /// An ssh server's host key as seen in this fetch.
+    pub host_key: Option<String>,
     /// A checkout's temporary directory, removed when the snapshot is dropped.
     _checkout: Option<tempfile::TempDir>,
 }
@@ -29,7 +31,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// Files already on disk (a project directory, an unpacked archive), at the revision `revision`.
     pub fn at(root: PathBuf, revision: String, holder: Option<tempfile::TempDir>) -> Self {
-        Self { root, revision, author: None, message: None, committed_at: None, _checkout: holder }
+        Self { root, revision, author: None, message: None, committed_at: None, host_key: None, _checkout: holder }
     }
 }
 
@@ -64,6 +66,7 @@ pub fn snapshot(project: &project::Model, data_dir: &Path) -> Result<Snapshot, S
                 branch: project.branch.as_deref().unwrap_or("main"),
                 token: token.as_ref(),
                 deploy_key: key.as_ref().map(|k| (k, public.as_str())),
+                host_key: project.ssh_host_key.as_deref(),
             };
             let checkout = git::fetch(&remote, &git::cache_dir(data_dir, &project.name), project.subdir.as_deref())?;
             Ok(Snapshot {
@@ -72,6 +75,7 @@ pub fn snapshot(project: &project::Model, data_dir: &Path) -> Result<Snapshot, S
                 author: Some(checkout.author),
                 message: Some(checkout.message),
                 committed_at: checkout.committed_at,
+                host_key: checkout.host_key,
                 _checkout: Some(checkout.dir),
             })
         }

@@ -125,7 +125,12 @@ impl Projects {
             .await
             .unwrap_or_else(|e| Err(format!("reading the project failed: {e}")));
             let (changes, end) = match read {
-                Ok((snapshot, walk)) => self.compare(name, &snapshot, walk).await?,
+                Ok((snapshot, walk)) => {
+                    if let Some(key) = &snapshot.host_key {
+                        self.store.pin_host_key(name, key).await?;
+                    }
+                    self.compare(name, &snapshot, walk).await?
+                }
                 Err(error) => (ServiceChanges::default(), failed(error)),
             };
             match end.result {

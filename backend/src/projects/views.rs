@@ -77,6 +77,7 @@ fn project_view(row: &project::Model, services: u64, last_sync: Option<SyncView>
         sync_interval_seconds: row.sync_interval_seconds,
         has_token: row.token.is_some(),
         deploy_key_public: row.deploy_key_public.clone(),
+        ssh_host_key: row.ssh_host_key.clone(),
         services,
         last_sync,
     }

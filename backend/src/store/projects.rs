@@ -79,6 +79,7 @@ impl Store {
             .col_expr(C::Token, Expr::value(row.token))
             .col_expr(C::DeployKey, Expr::value(row.deploy_key))
             .col_expr(C::DeployKeyPublic, Expr::value(row.deploy_key_public))
+            .col_expr(C::SshHostKey, Expr::value(row.ssh_host_key))
             .col_expr(C::SyncIntervalSeconds, Expr::value(row.sync_interval_seconds))
             .col_expr(C::UpdatedAt, Expr::value(Utc::now()))
             .filter(C::Name.eq(&row.name))
@@ -151,6 +152,18 @@ impl Store {
             .exec(&self.db)
             .await?;
         Ok(result.rows_affected == 1)
+    }
+
+    /// Pins the ssh host key `key` for project `name`, unless one is pinned already.
+    pub async fn pin_host_key(&self, name: &str, key: &str) -> Result<()> {
+        use project::Column as C;
+        project::Entity::update_many()
+            .col_expr(C::SshHostKey, Expr::value(key))
+            .filter(C::Name.eq(name))
+            .filter(C::SshHostKey.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 
     /// Lets go of a claim `owner` holds.
@@ -357,6 +370,7 @@ mod tests {
             token: None,
             deploy_key: None,
             deploy_key_public: None,
+            ssh_host_key: None,
             webhook_secret: "s".into(),
             sync_interval_seconds: None,
             sync_claimed_by: None,

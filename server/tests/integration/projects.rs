@@ -480,3 +480,74 @@ async fn projects_values_revisions_and_schedules_work_on_postgresql() {
     drop(app);
     db.drop().await;
 }
+
+/// A real sshd on 127.0.0.1 serving a repository: the deploy key k8x generated is refused until it is added to
+/// `authorized_keys`, then the sync reads the branch; the server's host key is pinned at the first sync and a
+/// different one is refused. (Skipped, saying so, where no `sshd` is installed; `scripts/setup.sh` installs it.)
+#[tokio::test]
+async fn an_ssh_project_syncs_with_its_deploy_key_and_pins_the_host_key() {
+    let sshd = std::path::Path::new("/usr/sbin/sshd");
+    if !sshd.exists() {
+        eprintln!("skipped: no /usr/sbin/sshd");
+        return;
+    }
+    let app = spawn_app().await;
+    let repo = Repo::new();
+    repo.service("svc", "over-ssh", "one");
+    let commit = repo.commit("served over ssh");
+
+    let dir = tempfile::tempdir().unwrap();
+    let host_key = dir.path().join("host_ed25519");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&host_key)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let authorized = dir.path().join("authorized_keys");
+    std::fs::write(&authorized, "").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = dir.path().join("sshd_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPidFile {}\nStrictModes no\n\
+             PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin prohibit-password\n",
+            host_key.display(),
+            authorized.display(),
+            dir.path().join("sshd.pid").display()
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all("/run/sshd").unwrap();
+    let mut server = std::process::Command::new(sshd).arg("-D").arg("-e").arg("-f").arg(&config).spawn().unwrap();
+    wait_until(|| async { std::net::TcpStream::connect(("127.0.0.1", port)).ok().map(drop) }).await;
+
+    let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+    let url = format!("ssh://{user}@127.0.0.1:{port}{}", repo.path().display());
+    let created: Value = create(&app, json!({"name": "ssh", "git": {"url": url}})).await.json().await.unwrap();
+    let public = created["project"]["project"]["deploy_key_public"].as_str().unwrap().to_owned();
+    assert_eq!(created["sync"]["result"], "failed", "the key is not authorized yet: {created}");
+
+    std::fs::write(&authorized, format!("{public}\n")).unwrap();
+    let synced = sync(&app, "ssh").await;
+    assert_eq!(synced["result"], "ok", "{synced}");
+    assert_eq!(synced["revision"], commit.as_str());
+    let pinned = detail(&app, "ssh").await["project"]["ssh_host_key"].as_str().unwrap().to_owned();
+    assert!(pinned.starts_with("SHA256:"), "{pinned}");
+
+    // The server presents another key than the one pinned: refused, services unchanged.
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let row = backend::store::entities::project::ActiveModel {
+        name: Set("ssh".into()),
+        ssh_host_key: Set(Some("SHA256:someoneelse".into())),
+        ..Default::default()
+    };
+    row.update(app.state.store.db()).await.unwrap();
+    let refused = sync(&app, "ssh").await;
+    assert_eq!(refused["result"], "failed");
+    assert!(refused["error"].as_str().unwrap().contains("host key"), "{refused}");
+    assert!(app.state.store.service("over-ssh").await.unwrap().is_some());
+    server.kill().unwrap();
+    let _ = server.wait();
+}

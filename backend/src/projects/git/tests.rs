@@ -34,7 +34,7 @@ fn a_link_and_a_directory_of_the_same_name_write_nothing_outside_the_checkout() 
 
     let cache = tempfile::tempdir().unwrap();
     let url = source.path().to_string_lossy().into_owned();
-    let remote = Remote { url: &url, branch: "main", token: None, deploy_key: None };
+    let remote = Remote { url: &url, branch: "main", token: None, deploy_key: None, host_key: None };
     let result = fetch(&remote, &cache.path().join("c.git"), None);
     assert!(result.is_err(), "the crafted tree is refused: {result:?}");
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0, "nothing was written through the link");
@@ -49,7 +49,7 @@ fn a_branch_and_directory_that_are_not_there_are_named() {
     commit(&repo, tree);
     let cache = tempfile::tempdir().unwrap().path().join("c.git");
     let url = source.path().to_string_lossy().into_owned();
-    let remote = |branch| Remote { url: &url, branch, token: None, deploy_key: None };
+    let remote = |branch| Remote { url: &url, branch, token: None, deploy_key: None, host_key: None };
     assert!(matches!(fetch(&remote("dev"), &cache, None), Err(GitError::Fetch { .. } | GitError::NoBranch(_))));
     assert!(matches!(fetch(&remote("main"), &cache, Some("services")), Err(GitError::NoDirectory(_))));
     assert!(matches!(fetch(&remote("main"), &cache, Some("../up")), Err(GitError::BadDirectory(_))));

@@ -27,6 +27,8 @@ pub struct Model {
     /// Its public half, to paste into the Git host.
     #[sea_orm(column_type = "Text", nullable)]
     pub deploy_key_public: Option<String>,
+    /// The ssh server's host key (`SHA256:…`) as first seen: later syncs refuse another.
+    pub ssh_host_key: Option<String>,
     /// The push webhook's secret (sealed).
     #[sea_orm(column_type = "Text")]
     pub webhook_secret: String,
