@@ -85,13 +85,6 @@ impl Schedule {
         Ok(schedule)
     }
 
-    /// The schedule from a manifest's JSON: `None` without `schedule` (or with a broken one: the catalog
-    /// reports those when it loads the service).
-    pub fn of_manifest(manifest: &str) -> Option<Self> {
-        let doc: Value = serde_json::from_str(manifest).ok()?;
-        doc.get("schedule").filter(|v| !v.is_null()).and_then(|v| Self::parse(v).ok())
-    }
-
     /// What identifies the schedule: a changed one starts afresh.
     pub fn key(&self) -> String {
         let missed = if self.missed == Missed::Skip { "skip" } else { "run_once" };

@@ -54,6 +54,20 @@ pub struct SyncView {
     pub error: Option<String>,
 }
 
+/// What a sync changed, as its record keeps it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SyncChanges {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+    pub unchanged: u64,
+    /// Directories of services that were not loaded (their last good version, if any, stays).
+    pub invalid: Vec<String>,
+    /// Directories of services of a type k8x does not run.
+    pub not_run: Vec<NotRunView>,
+}
+
 /// A service directory k8x does not run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NotRunView {

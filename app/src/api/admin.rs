@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use model::access::{AuditView, SourceView, TokenView, UserView};
 
 #[cfg(feature = "ssr")]
-use super::{allowed, internal, state};
+use super::{allowed, audit, internal, state};
 #[cfg(feature = "ssr")]
 use backend::{access::Permission::Admin, auth::manage};
 
@@ -15,11 +15,6 @@ fn refused(err: backend::auth::AuthError) -> ServerFnError {
         backend::auth::AuthError::Store(err) => internal(err),
         other => ServerFnError::new(other.to_string()),
     }
-}
-
-#[cfg(feature = "ssr")]
-async fn audit(record: backend::store::AuditRecord) -> Result<(), ServerFnError> {
-    state()?.store.audit(record).await.map_err(internal)
 }
 
 #[server(endpoint = "list_users")]

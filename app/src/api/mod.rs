@@ -34,6 +34,12 @@ async fn allowed(permission: backend::access::Permission) -> Result<backend::aut
     Ok(principal)
 }
 
+/// Puts an action on the audit trail.
+#[cfg(feature = "ssr")]
+async fn audit(record: backend::store::AuditRecord) -> Result<(), ServerFnError> {
+    state()?.store.audit(record).await.map_err(internal)
+}
+
 #[cfg(feature = "ssr")]
 fn internal(err: backend::store::StoreError) -> ServerFnError {
     tracing::error!(%err, "a page could not be loaded");

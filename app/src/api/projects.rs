@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use model::projects::{ProjectDetail, ProjectView, SyncView};
 
 #[cfg(feature = "ssr")]
-use super::{allowed, state};
+use super::{allowed, audit, state};
 #[cfg(feature = "ssr")]
 use backend::{
     access::Permission::{Admin, Operate, Read},
@@ -21,11 +21,6 @@ fn refused(err: ProjectError) -> ServerFnError {
         ProjectError::Store(err) => super::internal(err),
         other => ServerFnError::new(other.to_string()),
     }
-}
-
-#[cfg(feature = "ssr")]
-async fn audit(record: backend::store::AuditRecord) -> Result<(), ServerFnError> {
-    state()?.store.audit(record).await.map_err(super::internal)
 }
 
 /// Empty form fields are left out.

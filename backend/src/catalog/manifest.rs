@@ -24,6 +24,8 @@ pub struct Manifest {
     pub retries: Retries,
     /// At most this many executions of the service run at once; the others wait, queued.
     pub max_concurrency: Option<u32>,
+    /// When it runs by itself, if it does.
+    pub schedule: Option<crate::schedule::Schedule>,
 }
 
 /// The service types k8x runs: its own spelling and the seed's `k8s_job`.
@@ -64,11 +66,9 @@ impl Manifest {
                 format!("at most {MAX_RETRIES} retries with a backoff of at most {MAX_BACKOFF_SECONDS} seconds"),
             );
         }
-        if let Some(schedule) = fields.doc.remove("schedule").filter(|v| !v.is_null()) {
-            if let Err(why) = crate::schedule::Schedule::parse(&schedule) {
-                fields.problem::<()>("schedule", why);
-            }
-        }
+        let schedule = fields.doc.remove("schedule").filter(|v| !v.is_null()).and_then(|schedule| {
+            crate::schedule::Schedule::parse(&schedule).or_else(|why| fields.problem("schedule", why).ok_or(())).ok()
+        });
         let max_concurrency = fields.optional::<Option<u32>>("max_concurrency").flatten();
         if max_concurrency == Some(0) {
             fields.problem::<()>("max_concurrency", "must be at least 1 (leave it out for no limit)");
@@ -83,6 +83,7 @@ impl Manifest {
                 tags,
                 retries,
                 max_concurrency,
+                schedule,
             }),
             _ => Err(problems.into_vec()),
         }

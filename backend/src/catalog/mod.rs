@@ -80,6 +80,18 @@ impl CatalogError {
     }
 }
 
+impl From<&CatalogError> for model::projects::ProblemView {
+    fn from(problem: &CatalogError) -> Self {
+        Self {
+            file: problem.file.clone(),
+            field: problem.field.clone(),
+            line: problem.line,
+            column: problem.column,
+            message: problem.message.clone(),
+        }
+    }
+}
+
 impl fmt::Display for CatalogError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file)?;

@@ -14,7 +14,7 @@ pub fn read_service(row: &service::Model) -> Result<ServiceSpec, CatalogError> {
         name: row.name.clone(),
         project: row.project.clone(),
         revision: row.revision.clone(),
-        schedule: crate::schedule::Schedule::of_manifest(&row.manifest),
+        schedule: manifest.schedule,
         active: row.active,
         allow_manual_triggering: row.allow_manual_triggering,
         trigger_events: manifest.trigger_events,

@@ -1,7 +1,6 @@
 //! Creating, changing and removing projects. A Git project over ssh gets a deploy key generated here; every
 //! project gets a webhook secret for push notifications.
 
-use chrono::Utc;
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -197,24 +196,10 @@ impl Projects {
     /// Adds a project; its first sync is the caller's to start.
     pub async fn create(&self, new: NewProject) -> Result<project::Model, ProjectError> {
         check_name(&new.name)?;
-        let now = Utc::now();
         let mut row = project::Model {
-            name: new.name.clone(),
             description: check_description(&new.description)?,
-            kind: ProjectKind::Archive.as_str().into(),
-            location: None,
-            branch: None,
-            subdir: None,
-            token: None,
-            deploy_key: None,
-            deploy_key_public: None,
-            ssh_host_key: None,
-            webhook_secret: webhook_secret(),
             sync_interval_seconds: check_interval(new.sync_interval_seconds)?,
-            sync_claimed_by: None,
-            sync_claimed_until: None,
-            created_at: now,
-            updated_at: now,
+            ..project::Model::new(&new.name, webhook_secret())
         };
         match (new.git, new.directory, new.archive) {
             (Some(git), None, false) => set_git(&mut row, git)?,
@@ -298,11 +283,6 @@ impl Projects {
             }
         }
         Ok(())
-    }
-
-    /// The store, for views.
-    pub fn store(&self) -> &crate::store::Store {
-        &self.store
     }
 }
 

@@ -8,9 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
-use model::projects::SyncView;
+use model::projects::{NotRunView, ProblemView, SyncChanges, SyncView};
 use secrecy::ExposeSecret;
-use serde_json::json;
 
 use super::{
     source::{self, Snapshot},
@@ -213,18 +212,21 @@ impl Projects {
             .collect();
         changes.remove = removed.clone();
         let result = if problems.is_empty() { "ok" } else { "partial" };
-        let not_run: Vec<_> = not_run.iter().map(|n| json!({"dir": n.dir, "kind": n.kind})).collect();
         let end = SyncEnd {
             result,
             revision: Some(snapshot.revision.clone()),
             author: snapshot.author.clone(),
             message: snapshot.message.clone(),
             committed_at: snapshot.committed_at,
-            changes: json!({
-                "added": added, "changed": changed, "removed": removed, "unchanged": unchanged,
-                "invalid": invalid, "not_run": not_run,
-            }),
-            problems: problems.iter().map(problem_json).collect(),
+            changes: SyncChanges {
+                added,
+                changed,
+                removed,
+                unchanged,
+                invalid: invalid.into_iter().collect(),
+                not_run: not_run.into_iter().map(|n| NotRunView { dir: n.dir, kind: n.kind }).collect(),
+            },
+            problems: problems.iter().map(ProblemView::from).collect(),
             error: None,
         };
         Ok((changes, end))
@@ -233,8 +235,7 @@ impl Projects {
 
 /// The record of a sync that changed nothing, and why.
 fn failed(error: String) -> SyncEnd {
-    let changes = json!({"added": [], "changed": [], "removed": [], "unchanged": 0, "invalid": [], "not_run": []});
-    SyncEnd { result: "failed", changes, problems: json!([]), error: Some(error), ..Default::default() }
+    SyncEnd { result: "failed", error: Some(error), ..Default::default() }
 }
 
 /// Whether a stored service and a new row have the same files (and directory).
@@ -253,14 +254,6 @@ fn join(dir: &str, file: &str) -> String {
     } else {
         format!("{dir}/{file}")
     }
-}
-
-/// A problem as the sync's record keeps it.
-pub(super) fn problem_json(problem: &CatalogError) -> serde_json::Value {
-    json!({
-        "file": problem.file, "field": problem.field, "line": problem.line, "column": problem.column,
-        "message": problem.message,
-    })
 }
 
 /// The row a scanned service becomes, at `revision`.

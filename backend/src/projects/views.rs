@@ -3,8 +3,7 @@
 
 use std::collections::HashMap;
 
-use model::projects::{NotRunView, ProblemView, ProjectDetail, ProjectService, ProjectView, SyncView};
-use serde_json::Value;
+use model::projects::{ProjectDetail, ProjectService, ProjectView, SyncChanges, SyncView};
 
 use super::{ProjectError, Projects};
 use crate::store::entities::{project, project_sync};
@@ -21,21 +20,7 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> String {
 
 /// A sync as recorded.
 pub fn sync_view(row: &project_sync::Model) -> SyncView {
-    let changes: Value = serde_json::from_str(&row.changes).unwrap_or_default();
-    let strings = |key: &str| -> Vec<String> {
-        changes[key].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect()
-    };
-    let not_run = changes["not_run"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|n| NotRunView {
-            dir: n["dir"].as_str().unwrap_or_default().to_owned(),
-            kind: n["kind"].as_str().unwrap_or_default().to_owned(),
-        })
-        .collect();
-    let problems: Vec<Value> = serde_json::from_str(&row.problems).unwrap_or_default();
-    let number = |v: &Value| v.as_u64().and_then(|n| usize::try_from(n).ok());
+    let changes: SyncChanges = serde_json::from_str(&row.changes).unwrap_or_default();
     SyncView {
         id: row.id,
         trigger: row.trigger.clone(),
@@ -46,22 +31,13 @@ pub fn sync_view(row: &project_sync::Model) -> SyncView {
         committed_at: row.committed_at.map(time),
         started_at: time(row.started_at),
         finished_at: row.finished_at.map(time),
-        added: strings("added"),
-        changed: strings("changed"),
-        removed: strings("removed"),
-        unchanged: changes["unchanged"].as_u64().unwrap_or(0),
-        invalid: strings("invalid"),
-        not_run,
-        problems: problems
-            .iter()
-            .map(|p| ProblemView {
-                file: p["file"].as_str().unwrap_or_default().to_owned(),
-                field: p["field"].as_str().map(str::to_owned),
-                line: number(&p["line"]),
-                column: number(&p["column"]),
-                message: p["message"].as_str().unwrap_or_default().to_owned(),
-            })
-            .collect(),
+        added: changes.added,
+        changed: changes.changed,
+        removed: changes.removed,
+        unchanged: changes.unchanged,
+        invalid: changes.invalid,
+        not_run: changes.not_run,
+        problems: serde_json::from_str(&row.problems).unwrap_or_default(),
         error: row.error.clone(),
     }
 }

@@ -11,6 +11,8 @@ use sea_orm::{
     ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
+use model::projects::{ProblemView, SyncChanges};
+
 use super::{
     entities::{project, project_sync, service},
     Result, Store,
@@ -47,10 +49,8 @@ pub struct SyncEnd {
     pub author: Option<String>,
     pub message: Option<String>,
     pub committed_at: Option<DateTime<Utc>>,
-    /// JSON (see [`project_sync::Model::changes`]).
-    pub changes: serde_json::Value,
-    /// JSON array.
-    pub problems: serde_json::Value,
+    pub changes: SyncChanges,
+    pub problems: Vec<ProblemView>,
     pub error: Option<String>,
 }
 
@@ -104,6 +104,16 @@ impl Store {
         row.deploy_key = row.deploy_key.take().map(|k| self.open(k, owner)).transpose()?;
         row.webhook_secret = self.open(std::mem::take(&mut row.webhook_secret), owner)?;
         Ok(Some(row))
+    }
+
+    /// A project's kind (`directory`, `git`, `archive`), if there is such a project: no secret opened.
+    pub async fn project_kind(&self, name: &str) -> Result<Option<String>> {
+        Ok(project::Entity::find_by_id(name.to_owned())
+            .select_only()
+            .column(project::Column::Kind)
+            .into_tuple()
+            .one(&self.db)
+            .await?)
     }
 
     /// Every project, by name (secrets still sealed: lists never need them).
@@ -250,8 +260,8 @@ impl Store {
             author: Set(end.author),
             message: Set(end.message),
             committed_at: Set(end.committed_at),
-            changes: Set(end.changes.to_string()),
-            problems: Set(end.problems.to_string()),
+            changes: Set(serde_json::to_string(&end.changes).unwrap_or_else(|_| "{}".into())),
+            problems: Set(serde_json::to_string(&end.problems).unwrap_or_else(|_| "[]".into())),
             error: Set(end.error),
             finished_at: Set(Some(Utc::now())),
             ..Default::default()
@@ -359,31 +369,13 @@ mod tests {
     async fn one_sync_at_a_time_holds_a_project_even_within_one_process() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display())).await.unwrap();
-        let now = Utc::now();
-        let row = project::Model {
-            name: "p".into(),
-            description: String::new(),
-            kind: "archive".into(),
-            location: None,
-            branch: None,
-            subdir: None,
-            token: None,
-            deploy_key: None,
-            deploy_key_public: None,
-            ssh_host_key: None,
-            webhook_secret: "s".into(),
-            sync_interval_seconds: None,
-            sync_claimed_by: None,
-            sync_claimed_until: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let row = project::Model::new("p", "s".into());
         assert!(store.add_project(row).await.unwrap());
         let lease = Duration::seconds(60);
         assert!(store.claim_sync("p", "me#1", lease).await.unwrap());
         assert!(!store.claim_sync("p", "me#2", lease).await.unwrap(), "a second sync of the same process waits");
         let id = store.start_sync("p", "manual").await.unwrap();
-        let end = || SyncEnd { result: "ok", changes: serde_json::json!({}), ..Default::default() };
+        let end = || SyncEnd { result: "ok", ..Default::default() };
         assert_eq!(
             store.finish_sync(id, "p", "me#2", ServiceChanges::default(), end()).await.unwrap(),
             Finished::ClaimLost

@@ -37,10 +37,7 @@ pub async fn service(store: &Store, name: &str, admin: bool) -> Result<Option<Se
         .into_iter()
         .map(|(revision, runs, last)| RevisionUse { revision, runs, last_run: last.to_rfc3339() })
         .collect();
-    let from_repository = match store.project(&row.project).await? {
-        Some(project) => project.kind != "directory",
-        None => false,
-    };
+    let from_repository = store.project_kind(&row.project).await?.is_some_and(|kind| kind != "directory");
     let secrets_file_warning = (from_repository && row.secrets.is_some()).then(|| {
         "secrets.json is in the project's repository or archive, readable by anyone who can read those: set these \
          secrets in k8x instead (below), and remove the file"
@@ -48,6 +45,12 @@ pub async fn service(store: &Store, name: &str, admin: bool) -> Result<Option<Se
     });
     let recent_runs: Vec<_> = store.executions(Some(name), 20).await?.into_iter().map(execution_summary).collect();
     let spec = crate::catalog::read_service(&row).ok();
+    let schedule = spec.as_ref().and_then(|s| s.schedule.as_ref()).map(|s| ScheduleView {
+        expression: s.expression.clone(),
+        timezone: s.timezone.name().to_owned(),
+        missed: if s.missed == crate::schedule::Missed::Skip { "skip" } else { "run_once" }.to_owned(),
+        next: s.upcoming(chrono::Utc::now(), 5).iter().map(|t| t.to_rfc3339()).collect(),
+    });
     Ok(Some(ServiceDetail {
         summary: service_summary(&ServiceListing::from(&row), recent_runs.first().cloned()),
         manifest: row.manifest.clone(),
@@ -60,12 +63,7 @@ pub async fn service(store: &Store, name: &str, admin: bool) -> Result<Option<Se
         revisions,
         secrets_file_warning,
         can_set_values: admin,
-        schedule: crate::schedule::Schedule::of_manifest(&row.manifest).map(|s| ScheduleView {
-            expression: s.expression.clone(),
-            timezone: s.timezone.name().to_owned(),
-            missed: if s.missed == crate::schedule::Missed::Skip { "skip" } else { "run_once" }.to_owned(),
-            next: s.upcoming(chrono::Utc::now(), 5).iter().map(|t| t.to_rfc3339()).collect(),
-        }),
+        schedule,
     }))
 }
 

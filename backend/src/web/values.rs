@@ -54,7 +54,7 @@ fn kind(segment: &str) -> Result<ValueKind, ApiError> {
 async fn existing(state: &AppState, scope: Scope) -> Result<Scope, ApiError> {
     let found = match &scope {
         Scope::Platform => true,
-        Scope::Project(name) => state.store.project(name).await?.is_some(),
+        Scope::Project(name) => state.store.project_kind(name).await?.is_some(),
         Scope::Service(name) => state.store.service(name).await?.is_some(),
     };
     found.then_some(scope.clone()).ok_or_else(|| ApiError::NotFound(format!("no {} `{}`", scope.name(), scope.owner())))

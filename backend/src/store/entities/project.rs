@@ -41,6 +41,31 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
+impl Model {
+    /// A new archive project (the kind until a source is set), with nothing synced yet.
+    pub fn new(name: &str, webhook_secret: String) -> Self {
+        let now = chrono::Utc::now();
+        Self {
+            name: name.to_owned(),
+            description: String::new(),
+            kind: "archive".into(),
+            location: None,
+            branch: None,
+            subdir: None,
+            token: None,
+            deploy_key: None,
+            deploy_key_public: None,
+            ssh_host_key: None,
+            webhook_secret,
+            sync_interval_seconds: None,
+            sync_claimed_by: None,
+            sync_claimed_until: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Project")

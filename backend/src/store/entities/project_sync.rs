@@ -19,10 +19,10 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub message: Option<String>,
     pub committed_at: Option<DateTimeUtc>,
-    /// JSON: `{"added": [...], "changed": [...], "removed": [...], "unchanged": n, "invalid": [...], "not_run": [...]}`.
+    /// JSON of a `model::projects::SyncChanges`.
     #[sea_orm(column_type = "Text")]
     pub changes: String,
-    /// JSON array of problems (file, field, line, column, message).
+    /// JSON array of `model::projects::ProblemView`s.
     #[sea_orm(column_type = "Text")]
     pub problems: String,
     #[sea_orm(column_type = "Text", nullable)]
