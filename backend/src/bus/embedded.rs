@@ -32,7 +32,7 @@ use crate::store::entities::{bus_offset, bus_record};
 const PUBLISH_LOCK: i64 = 0x6b38_7862_7573;
 
 /// How many records a consumer fetches at a time.
-const BATCH: u64 = 100;
+const BATCH: u64 = 500;
 
 /// How long a process holds a group without renewing.
 pub const GROUP_LEASE: Duration = Duration::from_secs(15);
@@ -112,6 +112,7 @@ impl Bus for EmbeddedBus {
             buffer: VecDeque::new(),
             held_until: None,
             keep_alive: None,
+            fetching: None,
         }))
     }
 }
@@ -129,12 +130,43 @@ struct EmbeddedSubscription {
     held_until: Option<Instant>,
     /// Renews the hold while an event is being handled (however long that takes), not only as events are read.
     keep_alive: Option<tokio::task::JoinHandle<()>>,
+    /// The read under way, on a task of its own: a caller that stops waiting for [`Subscription::next`] (the
+    /// dispatcher's `select!` does, each time something else happens first) leaves it running, and the next call
+    /// takes its result — no query is abandoned half-way (which costs SQLite a connection each time).
+    fetching: Option<tokio::task::JoinHandle<Result<Vec<bus_record::Model>>>>,
 }
 
 impl Drop for EmbeddedSubscription {
     fn drop(&mut self) {
-        if let Some(task) = self.keep_alive.take() {
+        for task in [self.keep_alive.take().map(|t| t.abort_handle()), self.fetching.take().map(|t| t.abort_handle())]
+            .into_iter()
+            .flatten()
+        {
             task.abort();
+        }
+    }
+}
+
+/// The records from offset `from` on (at most [`BATCH`]), once there are any: woken by this process's publishes,
+/// and looking every `poll` for other processes'.
+async fn fetch(bus: EmbeddedBus, from: i64) -> Result<Vec<bus_record::Model>> {
+    loop {
+        // Register for the wake-up before looking, so a publish between the look and the wait is not missed.
+        let published = bus.published.notified();
+        tokio::pin!(published);
+        published.as_mut().enable();
+        let records = bus_record::Entity::find()
+            .filter(bus_record::Column::Offset.gte(from))
+            .order_by_asc(bus_record::Column::Offset)
+            .limit(BATCH)
+            .all(&bus.db)
+            .await?;
+        if !records.is_empty() {
+            return Ok(records);
+        }
+        tokio::select! {
+            _ = published => {}
+            _ = tokio::time::sleep(bus.poll) => {}
         }
     }
 }
@@ -166,7 +198,7 @@ impl EmbeddedSubscription {
                 if self.held_until.is_none() {
                     let row = bus_offset::Entity::find_by_id(self.group.clone()).one(&self.bus.db).await?;
                     self.next = row.map_or(0, |r| r.next_offset);
-                    self.buffer.clear();
+                    self.forget_reads();
                     tracing::info!(group = %self.group, offset = self.next, "consuming the embedded bus for the group");
                     if let Some(task) = self.keep_alive.take() {
                         task.abort();
@@ -178,9 +210,20 @@ impl EmbeddedSubscription {
             }
             if self.held_until.take().is_some() {
                 tracing::warn!(group = %self.group, "another process took over the group");
-                self.buffer.clear();
+                self.forget_reads();
             }
             tokio::time::sleep(RENEW_EVERY).await;
+        }
+    }
+}
+
+impl EmbeddedSubscription {
+    /// Drops what was read (and is being read) from where this process last was: the group starts again from its
+    /// committed offset.
+    fn forget_reads(&mut self) {
+        self.buffer.clear();
+        if let Some(task) = self.fetching.take() {
+            task.abort();
         }
     }
 }
@@ -215,24 +258,15 @@ impl Subscription for EmbeddedSubscription {
                 let origin = "embedded".to_owned();
                 return Ok(Delivery { origin, position, event, raw: record.event, record: None });
             }
-            // Register for the wake-up before looking, so a publish between the look and the wait is not missed.
-            let published = self.bus.published.notified();
-            tokio::pin!(published);
-            published.as_mut().enable();
-            let records = bus_record::Entity::find()
-                .filter(bus_record::Column::Offset.gte(self.next))
-                .order_by_asc(bus_record::Column::Offset)
-                .limit(BATCH)
-                .all(&self.bus.db)
-                .await?;
+            let from = self.next;
+            let bus = self.bus.clone();
+            let fetching = self.fetching.get_or_insert_with(|| tokio::spawn(fetch(bus, from)));
+            let read = fetching.await;
+            self.fetching = None;
+            let records = read.map_err(|err| BusError::Task(format!("reading the embedded bus: {err}")))??;
             if let Some(last) = records.last() {
                 self.next = last.offset + 1;
                 self.buffer.extend(records);
-                continue;
-            }
-            tokio::select! {
-                _ = published => {}
-                _ = tokio::time::sleep(self.bus.poll) => {}
             }
         }
     }
@@ -263,6 +297,7 @@ impl Subscription for EmbeddedSubscription {
             tracing::warn!(%err, group = %self.group, "could not let go of the group");
         }
         self.held_until = None;
+        self.forget_reads();
         if let Some(task) = self.keep_alive.take() {
             task.abort();
         }

@@ -74,10 +74,10 @@ impl Dispatcher {
             return Ok(());
         }
         let key = ids::event_key(&event.source().to_string(), event.id());
-        self.store.record_event(&key, event).await?;
         let depth = chain::depth(event);
         if depth > chain::MAX_DEPTH {
             tracing::warn!(event = %event.id(), ty = %event.ty(), "a chain of services is deeper than {}; stopping it here", chain::MAX_DEPTH);
+            self.store.record_event(&key, event).await?;
             return Ok(());
         }
         let correlation = chain::correlation_id(event);
@@ -85,41 +85,45 @@ impl Dispatcher {
         // budget, an event of the chain creates nothing new (what exists already is still launched).
         let full = depth > 0 && self.store.chain_size(&correlation).await? >= self.chain_budget;
         let params = params_of(event);
-        for service in targets {
+        let mut news = Vec::with_capacity(targets.len());
+        for service in &targets {
             let id = ids::execution_id(&key, &service.name);
             if full && self.store.execution(&id).await?.is_none() {
                 tracing::warn!(chain = %correlation, service = %service.name, "a chain of services has caused {} executions; not running more", self.chain_budget);
                 continue;
             }
-            let execution = self
-                .store
-                .create_execution(NewExecution {
-                    id,
-                    event_key: key.clone(),
-                    event_id: event.id().to_owned(),
-                    event_type: event.ty().to_owned(),
-                    service: service.name.clone(),
-                    project: service.project.clone(),
-                    params: params.clone(),
-                    chain: correlation.clone(),
-                    max_attempts: i32::try_from(service.retries.count).unwrap_or(0).saturating_add(1),
-                    retry_backoff_seconds: i32::try_from(service.retries.backoff_seconds).unwrap_or(i32::MAX),
-                    revision: service.revision.clone(),
-                })
-                .await?;
-            if execution.status == model::views::ExecutionStatus::Queued.as_str() && execution.job_name.is_none() {
-                tracing::info!(execution = %execution.id, service = %service.name, event = %event.id(), "launching");
-                let service = crate::scopes::resolve(&self.store, service).await?;
-                let launch = Launch {
-                    execution_id: execution.id,
-                    attempt: execution.attempt,
-                    service,
-                    event: event.clone(),
-                    params: params.clone(),
-                };
-                // Launched now if a slot is free; else it waits, queued, and the queue launches it later.
-                self.executor.launch(launch).await?;
+            news.push(NewExecution {
+                id,
+                event_key: key.clone(),
+                event_id: event.id().to_owned(),
+                event_type: event.ty().to_owned(),
+                service: service.name.clone(),
+                project: service.project.clone(),
+                params: params.clone(),
+                chain: correlation.clone(),
+                max_attempts: i32::try_from(service.retries.count).unwrap_or(0).saturating_add(1),
+                retry_backoff_seconds: i32::try_from(service.retries.backoff_seconds).unwrap_or(i32::MAX),
+                revision: service.revision.clone(),
+            });
+        }
+        // The event and its executions in one transaction, shared with the other events being handled.
+        let executions = self.store.record_dispatch(&key, event, news).await?;
+        for execution in executions {
+            if execution.status != model::views::ExecutionStatus::Queued.as_str() || execution.job_name.is_some() {
+                continue;
             }
+            let Some(service) = targets.iter().find(|s| s.name == execution.service) else { continue };
+            tracing::info!(execution = %execution.id, service = %service.name, event = %event.id(), "launching");
+            let service = crate::scopes::resolve(&self.store, service.clone()).await?;
+            let launch = Launch {
+                execution_id: execution.id,
+                attempt: execution.attempt,
+                service,
+                event: event.clone(),
+                params: params.clone(),
+            };
+            // Launched now if a slot is free; else it waits, queued, and the queue launches it later.
+            self.executor.launch(launch).await?;
         }
         Ok(())
     }

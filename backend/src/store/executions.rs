@@ -31,6 +31,40 @@ pub struct NewExecution {
     pub revision: Option<String>,
 }
 
+impl NewExecution {
+    /// The row of a new, queued execution.
+    pub(super) fn row(self) -> execution::ActiveModel {
+        execution::ActiveModel {
+            id: Set(self.id.clone()),
+            event_key: Set(self.event_key),
+            event_id: Set(self.event_id),
+            event_type: Set(self.event_type),
+            service: Set(self.service),
+            project: Set(self.project),
+            status: Set(ExecutionStatus::Queued.as_str().to_owned()),
+            exit_code: Set(None),
+            error: Set(None),
+            params: Set(self.params.to_string()),
+            created_at: Set(Utc::now()),
+            started_at: Set(None),
+            finished_at: Set(None),
+            executor: Set("local".to_owned()),
+            job_name: Set(None),
+            job_uid: Set(None),
+            reason: Set(None),
+            cancel_requested: Set(false),
+            owner: Set(None),
+            lease_until: Set(None),
+            attempt: Set(1),
+            not_before: Set(None),
+            chain: Set(Some(self.chain)),
+            max_attempts: Set(self.max_attempts.max(1)),
+            retry_backoff_seconds: Set(self.retry_backoff_seconds.max(0)),
+            revision: Set(self.revision),
+        }
+    }
+}
+
 /// The concurrency limit a claim must respect: `limit` is the service and its `max_concurrency`, if it has one.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Cap<'a> {
@@ -62,42 +96,16 @@ pub struct ExecutionFilter {
 impl Store {
     /// Creates the execution unless it exists, and returns the stored row either way.
     pub async fn create_execution(&self, new: NewExecution) -> Result<execution::Model> {
-        let row = execution::ActiveModel {
-            id: Set(new.id.clone()),
-            event_key: Set(new.event_key),
-            event_id: Set(new.event_id),
-            event_type: Set(new.event_type),
-            service: Set(new.service),
-            project: Set(new.project),
-            status: Set(ExecutionStatus::Queued.as_str().to_owned()),
-            exit_code: Set(None),
-            error: Set(None),
-            params: Set(new.params.to_string()),
-            created_at: Set(Utc::now()),
-            started_at: Set(None),
-            finished_at: Set(None),
-            executor: Set("local".to_owned()),
-            job_name: Set(None),
-            job_uid: Set(None),
-            reason: Set(None),
-            cancel_requested: Set(false),
-            owner: Set(None),
-            lease_until: Set(None),
-            attempt: Set(1),
-            not_before: Set(None),
-            chain: Set(Some(new.chain)),
-            max_attempts: Set(new.max_attempts.max(1)),
-            retry_backoff_seconds: Set(new.retry_backoff_seconds.max(0)),
-            revision: Set(new.revision),
-        };
+        let id = new.id.clone();
+        let row = new.row();
         execution::Entity::insert(row)
             .on_conflict(OnConflict::column(execution::Column::Id).do_nothing().to_owned())
             .exec_without_returning(&self.db)
             .await
             .or_else(super::not_inserted_is_fine)?;
-        self.execution(&new.id).await?.ok_or_else(|| super::StoreError::Corrupt {
+        self.execution(&id).await?.ok_or_else(|| super::StoreError::Corrupt {
             what: "execution",
-            detail: format!("{} vanished right after it was created", new.id),
+            detail: format!("{id} vanished right after it was created"),
         })
     }
 

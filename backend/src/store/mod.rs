@@ -10,6 +10,7 @@ mod endings;
 pub mod entities;
 mod events;
 mod executions;
+pub mod group_commit;
 mod logs;
 mod outbox;
 mod projects;
@@ -84,6 +85,8 @@ struct Signals {
     listening: std::sync::Once,
     /// API tokens and their owners, remembered for a moment.
     credentials: credentials::Credentials,
+    /// The writer that records events with their executions (started at the first dispatch).
+    dispatches: std::sync::OnceLock<group_commit::GroupCommit<events::Dispatches>>,
 }
 
 impl Default for Signals {
@@ -96,6 +99,7 @@ impl Default for Signals {
             catalog: Default::default(),
             listening: std::sync::Once::new(),
             credentials: Default::default(),
+            dispatches: Default::default(),
         }
     }
 }
@@ -115,7 +119,9 @@ impl Store {
             // SQLite allows one writer at a time (readers go on beside it, in WAL mode): a pool with a busy timeout
             // instead of "database is locked", large enough that readers (sign-ins, pages) need not queue behind
             // the writers (the bus's writer, the dispatcher, log writers).
-            options.max_connections(8).map_sqlx_sqlite_opts(|o| {
+            // A connection to a file cannot go stale the way a network one can: no ping (a round trip to its
+            // worker thread) before each use.
+            options.max_connections(8).test_before_acquire(false).map_sqlx_sqlite_opts(|o| {
                 o.busy_timeout(Duration::from_secs(10)).journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
             });
         }

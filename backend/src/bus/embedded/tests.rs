@@ -136,3 +136,33 @@ async fn a_batch_that_cannot_be_stored_is_refused_whole() {
     let second = sub.next().await.unwrap().event.unwrap();
     assert_eq!([first.id(), second.id()], ["before", "after"], "nothing of the refused batch was stored");
 }
+
+/// The dispatcher stops waiting for `next` whenever something else happens first: each read goes on where it
+/// was, and nothing is lost, repeated or reordered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_keeps_giving_up_waiting_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = bus_on(&dir.path().join("bus.db")).await;
+    let mut sub = bus.subscribe("g").await.unwrap();
+    let publisher = tokio::spawn({
+        let bus = bus.clone();
+        async move {
+            for n in 0..2_000 {
+                bus.publish(&event(&format!("e{n:04}"))).await.unwrap();
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut gave_up = 0;
+    while seen.len() < 2_000 {
+        match tokio::time::timeout(Duration::from_micros(50), sub.next()).await {
+            Ok(delivery) => seen.push(delivery.unwrap().event.unwrap().id().to_owned()),
+            Err(_) => gave_up += 1,
+        }
+        assert!(gave_up < 1_000_000, "the reader stopped making progress");
+    }
+    publisher.await.unwrap();
+    let expected: Vec<_> = (0..2_000).map(|n| format!("e{n:04}")).collect();
+    assert_eq!(seen, expected);
+    assert!(gave_up > 0, "the reader was interrupted at least once");
+}

@@ -1,0 +1,140 @@
+//! Group commit: writes that many tasks make at once go through one writer task, which stores whatever has
+//! queued up meanwhile in one transaction (one commit, one fsync, for many callers) and answers each caller once
+//! that transaction has committed. Durability is unchanged — nobody hears "stored" before the commit — but a busy
+//! k8x pays one commit per batch instead of one per write, and SQLite's single writer stops being the queue
+//! everything waits in.
+//!
+//! The writer uses one connection at a time, so however many callers wait, the rest of k8x still finds
+//! connections free.
+//!
+//! A batch that fails is written again one job per transaction, so a job the database refuses (a constraint,
+//! a value it cannot store) fails alone and its neighbours are stored; each caller gets its own job's error.
+//! A caller that goes away drops only its wait: its job is written or fails as a whole, never half-way.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use tokio::sync::{mpsc, oneshot};
+
+/// What one kind of grouped write stores for a batch of jobs.
+#[async_trait]
+pub trait Batch: Send + Sync + 'static {
+    /// One caller's write.
+    type Job: Send + Sync + 'static;
+    /// What the caller gets back once it is committed.
+    type Done: Send + 'static;
+
+    /// How much of a batch `job` takes (rows, say); a batch stops growing at [`Batch::LIMIT`].
+    fn weight(job: &Self::Job) -> usize;
+
+    /// The most weight one transaction takes (a single heavier job is written alone).
+    const LIMIT: usize;
+
+    /// Writes `jobs` inside `txn`; one answer per job, in order.
+    async fn write(&self, txn: &DatabaseTransaction, jobs: &[Self::Job]) -> Result<Vec<Self::Done>, DbErr>;
+
+    /// Runs after each commit (wakes whoever reads what was written).
+    fn committed(&self) {}
+}
+
+/// How many jobs may wait for the writer before callers wait to queue.
+const QUEUE: usize = 8_192;
+
+/// One caller's job and where to answer.
+struct Pending<B: Batch> {
+    job: B::Job,
+    done: oneshot::Sender<Result<B::Done, DbErr>>,
+}
+
+/// The handle callers use; the writer task runs until every handle is gone.
+pub struct GroupCommit<B: Batch> {
+    queue: mpsc::Sender<Pending<B>>,
+}
+
+impl<B: Batch> Clone for GroupCommit<B> {
+    fn clone(&self) -> Self {
+        Self { queue: self.queue.clone() }
+    }
+}
+
+impl<B: Batch> std::fmt::Debug for GroupCommit<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupCommit").field("waiting", &(QUEUE - self.queue.capacity())).finish()
+    }
+}
+
+impl<B: Batch> GroupCommit<B> {
+    /// Starts the writer of `batch` on `db`. Needs a Tokio runtime.
+    pub fn start(db: DatabaseConnection, batch: B) -> Self {
+        let (queue, waiting) = mpsc::channel(QUEUE);
+        tokio::spawn(writer(db, Arc::new(batch), waiting));
+        Self { queue }
+    }
+
+    /// Writes `job` in a transaction (with whatever else is waiting); returns once it has committed.
+    pub async fn write(&self, job: B::Job) -> Result<B::Done, DbErr> {
+        let stopped = || DbErr::Custom("the database writer has stopped".into());
+        let (done, answer) = oneshot::channel();
+        self.queue.send(Pending { job, done }).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// The writer: takes the first waiting job, everything else already queued (up to [`Batch::LIMIT`]), stores them
+/// in one transaction and answers each.
+async fn writer<B: Batch>(db: DatabaseConnection, batch: Arc<B>, mut waiting: mpsc::Receiver<Pending<B>>) {
+    while let Some(first) = waiting.recv().await {
+        let mut weight = B::weight(&first.job);
+        let mut pending = vec![first];
+        while weight < B::LIMIT {
+            match waiting.try_recv() {
+                Ok(next) => {
+                    weight += B::weight(&next.job);
+                    pending.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        let (jobs, answers): (Vec<_>, Vec<_>) = pending.into_iter().map(|p| (p.job, p.done)).unzip();
+        match in_one(&db, &*batch, &jobs).await {
+            Ok(done) => {
+                batch.committed();
+                for (answer, done) in answers.into_iter().zip(done) {
+                    let _ = answer.send(Ok(done));
+                }
+            }
+            Err(err) if jobs.len() == 1 => {
+                let _ = answers.into_iter().next().map(|answer| answer.send(Err(err)));
+            }
+            Err(err) => {
+                tracing::warn!(%err, jobs = jobs.len(), "a grouped write failed; writing its jobs one by one");
+                for (job, answer) in jobs.iter().zip(answers) {
+                    let alone = in_one(&db, &*batch, std::slice::from_ref(job)).await;
+                    if alone.is_ok() {
+                        batch.committed();
+                    }
+                    let _ = answer.send(alone.and_then(|mut done| done.pop().ok_or_else(no_answer)));
+                }
+            }
+        }
+    }
+}
+
+/// `jobs` written in one transaction: an answer for each, or nothing stored.
+async fn in_one<B: Batch>(db: &DatabaseConnection, batch: &B, jobs: &[B::Job]) -> Result<Vec<B::Done>, DbErr> {
+    let txn = db.begin().await?;
+    let done = batch.write(&txn, jobs).await?;
+    if done.len() != jobs.len() {
+        return Err(no_answer());
+    }
+    txn.commit().await?;
+    Ok(done)
+}
+
+fn no_answer() -> DbErr {
+    DbErr::Custom("a grouped write gave no answer for a job".into())
+}
+
+#[cfg(test)]
+mod tests;
