@@ -182,6 +182,7 @@ impl EmbeddedSubscription {
             let now = Utc::now();
             let lease = chrono::Duration::from_std(GROUP_LEASE).expect("a short duration");
             let asked = Instant::now();
+            let turn = crate::store::group_commit::lane(&self.bus.db).await;
             let taken = bus_offset::Entity::update_many()
                 .col_expr(bus_offset::Column::Owner, Expr::value(self.bus.owner.clone()))
                 .col_expr(bus_offset::Column::LeaseUntil, Expr::value(now + lease))
@@ -194,6 +195,7 @@ impl EmbeddedSubscription {
                 )
                 .exec(&self.bus.db)
                 .await?;
+            drop(turn);
             if taken.rows_affected == 1 {
                 if self.held_until.is_none() {
                     let row = bus_offset::Entity::find_by_id(self.group.clone()).one(&self.bus.db).await?;
@@ -233,12 +235,14 @@ async fn keep_alive(bus: EmbeddedBus, group: String) {
     let lease = chrono::Duration::from_std(GROUP_LEASE).expect("a short duration");
     loop {
         tokio::time::sleep(RENEW_EVERY).await;
+        let turn = crate::store::group_commit::lane(&bus.db).await;
         let renewed = bus_offset::Entity::update_many()
             .col_expr(bus_offset::Column::LeaseUntil, Expr::value(Utc::now() + lease))
             .filter(bus_offset::Column::GroupId.eq(group.as_str()))
             .filter(bus_offset::Column::Owner.eq(bus.owner.as_str()))
             .exec(&bus.db)
             .await;
+        drop(turn);
         match renewed {
             Ok(done) if done.rows_affected == 0 => return,
             Ok(_) => {}
@@ -275,6 +279,7 @@ impl Subscription for EmbeddedSubscription {
     /// undo what the next holder committed).
     async fn commit(&mut self, delivery: &Delivery) -> Result<()> {
         let next = delivery.position.offset + 1;
+        let _turn = crate::store::group_commit::lane(&self.bus.db).await;
         bus_offset::Entity::update_many()
             .col_expr(bus_offset::Column::NextOffset, Expr::value(next))
             .filter(bus_offset::Column::GroupId.eq(self.group.as_str()))

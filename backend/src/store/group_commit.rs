@@ -11,11 +11,11 @@
 //! a value it cannot store) fails alone and its neighbours are stored; each caller gets its own job's error.
 //! A caller that goes away drops only its wait: its job is written or fails as a whole, never half-way.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
-use tokio::sync::{mpsc, oneshot};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
+use tokio::sync::{mpsc, oneshot, Mutex, MutexGuard};
 
 /// What one kind of grouped write stores for a batch of jobs.
 #[async_trait]
@@ -121,8 +121,23 @@ async fn writer<B: Batch>(db: DatabaseConnection, batch: Arc<B>, mut waiting: mp
     }
 }
 
+/// The SQLite write lane (see [`lane`]).
+static SQLITE_LANE: LazyLock<Mutex<()>> = LazyLock::new(Mutex::default);
+
+/// Waits for this process's turn to write, on SQLite. SQLite lets one connection write at a time, and a
+/// connection that finds another writing sleeps in SQLite's busy handler — 1, 2, 5, 10, … up to 100 ms at a time,
+/// next to a commit's millisecond — so k8x's frequent writers (the group-commit writers, the bus's offset
+/// commits) take turns here instead, woken the moment the previous one is done. PostgreSQL needs no lane.
+pub async fn lane(db: &impl ConnectionTrait) -> Option<MutexGuard<'static, ()>> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => Some(SQLITE_LANE.lock().await),
+        _ => None,
+    }
+}
+
 /// `jobs` written in one transaction: an answer for each, or nothing stored.
 async fn in_one<B: Batch>(db: &DatabaseConnection, batch: &B, jobs: &[B::Job]) -> Result<Vec<B::Done>, DbErr> {
+    let _turn = lane(db).await;
     let txn = db.begin().await?;
     let done = batch.write(&txn, jobs).await?;
     if done.len() != jobs.len() {
