@@ -12,11 +12,6 @@ use server::{
 };
 use tokio_util::sync::CancellationToken;
 
-/// mimalloc rather than the system allocator: a request, an event and a log batch each allocate and free many
-/// small pieces on several threads, where glibc's allocator spent a fifth of k8x's time (`bench/ingest.sh`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
