@@ -24,6 +24,7 @@ use sea_orm::{
 };
 use tokio::sync::Notify;
 use tokio::time::Instant;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::{Bus, BusError, Delivery, Position, Result, Subscription};
 use crate::store::entities::{bus_offset, bus_record};
@@ -129,22 +130,11 @@ struct EmbeddedSubscription {
     /// while it does not hold it.
     held_until: Option<Instant>,
     /// Renews the hold while an event is being handled (however long that takes), not only as events are read.
-    keep_alive: Option<tokio::task::JoinHandle<()>>,
+    keep_alive: Option<AbortOnDropHandle<()>>,
     /// The read under way, on a task of its own: a caller that stops waiting for [`Subscription::next`] (the
     /// dispatcher's `select!` does, each time something else happens first) leaves it running, and the next call
     /// takes its result — no query is abandoned half-way (which costs SQLite a connection each time).
-    fetching: Option<tokio::task::JoinHandle<Result<Vec<bus_record::Model>>>>,
-}
-
-impl Drop for EmbeddedSubscription {
-    fn drop(&mut self) {
-        for task in [self.keep_alive.take().map(|t| t.abort_handle()), self.fetching.take().map(|t| t.abort_handle())]
-            .into_iter()
-            .flatten()
-        {
-            task.abort();
-        }
-    }
+    fetching: Option<AbortOnDropHandle<Result<Vec<bus_record::Model>>>>,
 }
 
 /// The records from offset `from` on (at most [`BATCH`]), once there are any: woken by this process's publishes,
@@ -179,6 +169,12 @@ impl EmbeddedSubscription {
             if self.held_until.is_some_and(|until| until > Instant::now() + (GROUP_LEASE - RENEW_EVERY)) {
                 return Ok(());
             }
+            // A hold that ran out (renewals failed meanwhile) is lost: another process may have taken the group and
+            // moved it on, so taking it again starts from the committed offset, not from what was read before.
+            if self.held_until.is_some_and(|until| until <= Instant::now()) {
+                self.held_until = None;
+                self.forget_reads();
+            }
             let now = Utc::now();
             let lease = chrono::Duration::from_std(GROUP_LEASE).expect("a short duration");
             let asked = Instant::now();
@@ -202,10 +198,9 @@ impl EmbeddedSubscription {
                     self.next = row.map_or(0, |r| r.next_offset);
                     self.forget_reads();
                     tracing::info!(group = %self.group, offset = self.next, "consuming the embedded bus for the group");
-                    if let Some(task) = self.keep_alive.take() {
-                        task.abort();
-                    }
-                    self.keep_alive = Some(tokio::spawn(keep_alive(self.bus.clone(), self.group.clone())));
+                    // (Replacing an earlier renewer stops it.)
+                    self.keep_alive =
+                        Some(AbortOnDropHandle::new(tokio::spawn(keep_alive(self.bus.clone(), self.group.clone()))));
                 }
                 self.held_until = Some(asked + GROUP_LEASE);
                 return Ok(());
@@ -224,9 +219,7 @@ impl EmbeddedSubscription {
     /// committed offset.
     fn forget_reads(&mut self) {
         self.buffer.clear();
-        if let Some(task) = self.fetching.take() {
-            task.abort();
-        }
+        self.fetching = None;
     }
 }
 
@@ -264,7 +257,7 @@ impl Subscription for EmbeddedSubscription {
             }
             let from = self.next;
             let bus = self.bus.clone();
-            let fetching = self.fetching.get_or_insert_with(|| tokio::spawn(fetch(bus, from)));
+            let fetching = self.fetching.get_or_insert_with(|| AbortOnDropHandle::new(tokio::spawn(fetch(bus, from))));
             let read = fetching.await;
             self.fetching = None;
             let records = read.map_err(|err| BusError::Task(format!("reading the embedded bus: {err}")))??;
@@ -303,9 +296,7 @@ impl Subscription for EmbeddedSubscription {
         }
         self.held_until = None;
         self.forget_reads();
-        if let Some(task) = self.keep_alive.take() {
-            task.abort();
-        }
+        self.keep_alive = None;
     }
 }
 

@@ -7,9 +7,12 @@
 //! The writer uses one connection at a time, so however many callers wait, the rest of k8x still finds
 //! connections free.
 //!
-//! A batch that fails is written again one job per transaction, so a job the database refuses (a constraint,
-//! a value it cannot store) fails alone and its neighbours are stored; each caller gets its own job's error.
-//! A caller that goes away drops only its wait: its job is written or fails as a whole, never half-way.
+//! A batch the database refuses (a constraint, a value it cannot store; or a panic while writing it) is written
+//! again one job per transaction, so the bad job fails alone and its neighbours are stored; each caller gets its
+//! own job's error. A batch that failed for a reason a retry may fix (the database unreachable, busy, a commit
+//! whose fate is unknown) is not written again here: every caller hears that error, as a transient one, and
+//! retries as it would anyway. A caller that goes away drops only its wait: its job is written or fails as a
+//! whole, never half-way.
 
 use std::sync::{Arc, LazyLock};
 
@@ -74,7 +77,7 @@ impl<B: Batch> GroupCommit<B> {
 
     /// Writes `job` in a transaction (with whatever else is waiting); returns once it has committed.
     pub async fn write(&self, job: B::Job) -> Result<B::Done, DbErr> {
-        let stopped = || DbErr::Custom("the database writer has stopped".into());
+        let stopped = || passing("the database writer has stopped");
         let (done, answer) = oneshot::channel();
         self.queue.send(Pending { job, done }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -107,6 +110,12 @@ async fn writer<B: Batch>(db: DatabaseConnection, batch: Arc<B>, mut waiting: mp
             Err(err) if jobs.len() == 1 => {
                 let _ = answers.into_iter().next().map(|answer| answer.send(Err(err)));
             }
+            Err(err) if super::is_transient(&err) => {
+                tracing::warn!(%err, jobs = jobs.len(), "a grouped write failed for a passing reason");
+                for answer in answers {
+                    let _ = answer.send(Err(passing(&err.to_string())));
+                }
+            }
             Err(err) => {
                 tracing::warn!(%err, jobs = jobs.len(), "a grouped write failed; writing its jobs one by one");
                 for (job, answer) in jobs.iter().zip(answers) {
@@ -135,8 +144,18 @@ pub async fn lane(db: &impl ConnectionTrait) -> Option<MutexGuard<'static, ()>> 
     }
 }
 
-/// `jobs` written in one transaction: an answer for each, or nothing stored.
+/// `jobs` written in one transaction: an answer for each, or nothing stored. A panic while writing is an error
+/// of the batch (the writer goes on).
 async fn in_one<B: Batch>(db: &DatabaseConnection, batch: &B, jobs: &[B::Job]) -> Result<Vec<B::Done>, DbErr> {
+    use futures::FutureExt;
+    std::panic::AssertUnwindSafe(try_in_one(db, batch, jobs)).catch_unwind().await.unwrap_or_else(|panic| {
+        let why =
+            panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+        Err(DbErr::Custom(format!("writing a batch panicked: {}", why.unwrap_or_else(|| "unknown".into()))))
+    })
+}
+
+async fn try_in_one<B: Batch>(db: &DatabaseConnection, batch: &B, jobs: &[B::Job]) -> Result<Vec<B::Done>, DbErr> {
     let _turn = lane(db).await;
     let txn = db.begin().await?;
     let done = batch.write(&txn, jobs).await?;
@@ -145,6 +164,11 @@ async fn in_one<B: Batch>(db: &DatabaseConnection, batch: &B, jobs: &[B::Job]) -
     }
     txn.commit().await?;
     Ok(done)
+}
+
+/// An error a retry may fix ([`super::is_transient`] says so).
+fn passing(why: &str) -> DbErr {
+    DbErr::Conn(sea_orm::RuntimeErr::Internal(why.to_owned()))
 }
 
 fn no_answer() -> DbErr {

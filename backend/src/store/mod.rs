@@ -21,6 +21,7 @@ mod sessions;
 mod settings;
 mod sources;
 mod tokens;
+mod transient;
 pub mod updates;
 mod users;
 
@@ -42,6 +43,7 @@ pub use scoped::{Scope, ValueKind};
 pub use services::{CatalogFingerprint, ServiceListing};
 pub use sources::WebhookShape;
 pub use tokens::NewToken;
+pub use transient::is_transient;
 pub use users::Guarded;
 
 /// A store operation failed.

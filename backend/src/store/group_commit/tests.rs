@@ -7,8 +7,14 @@ use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 
 use super::*;
 
-/// Stores numbers; the table refuses negative ones. Counts commits.
-struct Numbers(Arc<AtomicUsize>);
+/// Stores numbers; the table refuses negative ones. Counts commits, and notes how many jobs each write took.
+struct Numbers(Arc<AtomicUsize>, Arc<std::sync::Mutex<Vec<usize>>>);
+
+impl Numbers {
+    fn new(commits: &Arc<AtomicUsize>) -> Self {
+        Self(commits.clone(), Arc::default())
+    }
+}
 
 #[async_trait]
 impl Batch for Numbers {
@@ -21,6 +27,10 @@ impl Batch for Numbers {
     }
 
     async fn write(&self, txn: &DatabaseTransaction, jobs: &[i64]) -> Result<Vec<i64>, DbErr> {
+        self.1.lock().unwrap().push(jobs.len());
+        if jobs.contains(&666) {
+            panic!("the number of the beast");
+        }
         for n in jobs {
             let insert =
                 Statement::from_sql_and_values(DbBackend::Sqlite, "INSERT INTO numbers (n) VALUES (?)", [(*n).into()]);
@@ -51,7 +61,7 @@ async fn stored(db: &DatabaseConnection) -> Vec<i64> {
 async fn concurrent_writes_share_commits_and_each_gets_its_own_answer() {
     let (_dir, db) = database().await;
     let commits = Arc::new(AtomicUsize::new(0));
-    let writer = GroupCommit::start(db.clone(), Numbers(commits.clone()));
+    let writer = GroupCommit::start(db.clone(), Numbers::new(&commits));
     let calls: Vec<_> = (0..400)
         .map(|n| {
             tokio::spawn({
@@ -68,28 +78,41 @@ async fn concurrent_writes_share_commits_and_each_gets_its_own_answer() {
     assert!(commits < 200, "400 concurrent writes took {commits} commits; they were not grouped");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_job_fails_alone_and_its_neighbours_are_stored() {
+/// On a current-thread runtime the jobs spawned together are all queued before the writer runs: one batch.
+#[tokio::test]
+async fn a_refused_or_panicking_job_fails_alone_and_its_neighbours_are_stored() {
     let (_dir, db) = database().await;
-    let writer = GroupCommit::start(db.clone(), Numbers(Arc::new(AtomicUsize::new(0))));
-    // Jobs queued together end up in one batch; the negative one and the duplicate are refused by the table.
-    let jobs = [1, 2, -3, 4, 2, 5];
+    let commits = Arc::new(AtomicUsize::new(0));
+    let numbers = Numbers::new(&commits);
+    let writes = numbers.1.clone();
+    let writer = GroupCommit::start(db.clone(), numbers);
+    // The negative number and the second 2 are refused by the table; 666 makes the writer panic.
+    let jobs = [1, 2, -3, 4, 2, 666, 5];
     let calls: Vec<_> = jobs
         .iter()
         .map(|&n| {
-            tokio::spawn({
-                let writer = writer.clone();
-                async move { writer.write(n).await }
-            })
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.write(n).await })
         })
         .collect();
     let mut answers = Vec::new();
     for call in calls {
         answers.push(call.await.unwrap());
     }
-    let refused: Vec<_> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
-    assert_eq!(refused.len(), 2, "the negative number and one of the two 2s fail: {answers:?}");
-    assert!(refused.iter().all(|err| err.to_string().contains("constraint")), "the database's own reason: {refused:?}");
-    assert!(answers[2].is_err(), "the negative number is refused");
+    assert_eq!(writes.lock().unwrap().first(), Some(&7), "the seven jobs were tried as one batch first");
+    for (n, answer) in jobs.iter().zip(&answers) {
+        match n {
+            -3 => assert!(answer.as_ref().unwrap_err().to_string().contains("constraint"), "{answer:?}"),
+            666 => assert!(answer.as_ref().unwrap_err().to_string().contains("panicked"), "{answer:?}"),
+            _ => {}
+        }
+    }
+    assert!(answers[1].is_ok() && answers[4].is_err(), "the first 2 is stored, the second refused: {answers:?}");
+    for i in [0, 1, 3, 6] {
+        assert_eq!(answers[i].as_ref().unwrap(), &(2 * jobs[i]), "each caller hears its own job's answer");
+    }
     assert_eq!(stored(&db).await, vec![1, 2, 4, 5], "everything else is stored, once");
+    assert_eq!(commits.load(Ordering::SeqCst), 4, "each good job committed alone after the batch failed");
+    // The writer lives on after the panic.
+    assert_eq!(writer.write(7).await.unwrap(), 14);
 }
