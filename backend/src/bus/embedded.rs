@@ -212,9 +212,7 @@ impl EmbeddedSubscription {
             tokio::time::sleep(RENEW_EVERY).await;
         }
     }
-}
 
-impl EmbeddedSubscription {
     /// Drops what was read (and is being read) from where this process last was: the group starts again from its
     /// committed offset.
     fn forget_reads(&mut self) {

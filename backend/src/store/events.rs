@@ -22,7 +22,13 @@ const MAX_STATEMENT: usize = 500;
 pub(super) struct Dispatch {
     event: event::ActiveModel,
     executions: Vec<execution::ActiveModel>,
-    ids: Vec<String>,
+}
+
+impl Dispatch {
+    /// The ids of its executions, in order.
+    fn ids(&self) -> impl Iterator<Item = &str> {
+        self.executions.iter().filter_map(|row| row.id.try_as_ref()).map(String::as_str)
+    }
 }
 
 /// Writes dispatches, in batches.
@@ -47,15 +53,15 @@ impl Batch for Dispatches {
                 .await
                 .or_else(super::not_inserted_is_fine)?;
         }
-        let rows: Vec<_> = jobs.iter().flat_map(|job| job.executions.iter().cloned()).collect();
+        let rows: Vec<_> = jobs.iter().flat_map(|job| &job.executions).collect();
         for chunk in rows.chunks(MAX_STATEMENT) {
-            execution::Entity::insert_many(chunk.to_vec())
+            execution::Entity::insert_many(chunk.iter().map(|row| (*row).clone()))
                 .on_conflict(OnConflict::column(execution::Column::Id).do_nothing().to_owned())
                 .exec_without_returning(txn)
                 .await
                 .or_else(super::not_inserted_is_fine)?;
         }
-        let ids: Vec<&str> = jobs.iter().flat_map(|job| job.ids.iter().map(String::as_str)).collect();
+        let ids: Vec<&str> = jobs.iter().flat_map(Dispatch::ids).collect();
         let mut stored = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(MAX_STATEMENT) {
             let found =
@@ -64,8 +70,7 @@ impl Batch for Dispatches {
         }
         jobs.iter()
             .map(|job| {
-                job.ids
-                    .iter()
+                job.ids()
                     .map(|id| {
                         stored
                             .get(id)
@@ -88,11 +93,9 @@ impl Store {
         event: &cloudevents::Event,
         executions: Vec<NewExecution>,
     ) -> Result<Vec<execution::Model>> {
-        let ids = executions.iter().map(|new| new.id.clone()).collect();
         let job = Dispatch {
             event: event_row(key, event)?,
             executions: executions.into_iter().map(NewExecution::row).collect(),
-            ids,
         };
         let writer = self.signals.dispatches.get_or_init(|| GroupCommit::start(self.db.clone(), Dispatches));
         Ok(writer.write(job).await?)
