@@ -11,4 +11,5 @@ export K8X_LISTEN="127.0.0.1:${1:-3117}" K8X_DATA_DIR="$data/data" K8X_PROJECT_D
        K8X_SITE_ROOT="$K8X_ROOT/target/site" \
        K8X_ADMIN_PASSWORD="e2e-admin-password" K8X_BOOTSTRAP_TOKEN="k8x_e2e_bootstrap_token_0123456789abcdef"
 unset K8X_DATABASE_URL K8X_KAFKA_BROKERS
-"$CARGO_TARGET_DIR/debug/k8x"
+# K8X_E2E_BINARY: another build to test, say the release one (after `scripts/build.sh --release`).
+"${K8X_E2E_BINARY:-$CARGO_TARGET_DIR/debug/k8x}"

@@ -58,6 +58,11 @@ ENV
   source "$K8X_TOOLS/toolchain.env"
 fi
 
+# std's sources, for the release bundle's own std (build.sh --release); Debian's fallback ships them.
+if [ ! -f "$K8X_TOOLS/toolchain.env" ] && ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+  timeout 120 rustup component add rust-src || say "rustup cannot fetch rust-src: build.sh --release will fail"
+fi
+
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
   # Unlocked first (its lockfile pins a webpki-roots the index no longer serves); locked if a newer dependency

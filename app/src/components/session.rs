@@ -4,17 +4,17 @@
 use leptos::prelude::*;
 use model::access::CurrentUser;
 
-use crate::api::who_am_i;
+use crate::api::WhoAmI;
 use crate::codec::{page_data, PageData};
 
 /// The current user, loading.
 #[derive(Clone, Copy)]
-pub struct Me(pub PageData<Result<Option<CurrentUser>, ServerFnError>>);
+pub struct Me(pub PageData<Option<CurrentUser>>);
 
 impl Me {
     /// Loads the signed-in user and makes it available to every page.
     pub fn provide() {
-        provide_context(Me(page_data(|| (), |_| who_am_i())));
+        provide_context(Me(page_data(|| WhoAmI {}, || 0)));
     }
 
     /// The signed-in user, once loaded (None when nobody is, or on error).

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    api::{get_scoped_values, RemoveScopedValue, SetScopedValue},
+    api::{GetScopedValues, RemoveScopedValue, SetScopedValue},
     codec::page_data,
 };
 
@@ -16,8 +16,8 @@ pub fn ScopedValues(scope: &'static str, owner: String) -> impl IntoView {
     let values = {
         let owner = owner.clone();
         page_data(
-            move || (set.version().get(), remove.version().get()),
-            move |_| get_scoped_values(scope.into(), owner.clone()),
+            move || GetScopedValues { scope: scope.into(), owner: owner.clone() },
+            move || set.version().get() + remove.version().get(),
         )
     };
     let owner_for_rows = owner.clone();

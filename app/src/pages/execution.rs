@@ -6,7 +6,7 @@ use model::views::{ExecutionDetail, ExecutionStatus, LogWindow, LOG_PAGE_LINES, 
 
 use crate::codec::page_data;
 use crate::{
-    api::get_execution,
+    api::GetExecution,
     components::{log_view::LogView, session::Me, status::short_time},
 };
 
@@ -16,11 +16,11 @@ pub fn ExecutionPage() -> impl IntoView {
     let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
     // The log's part, as the URL has it (the server makes a `LogWindow` of it).
-    let window = move || {
-        let query = query.read();
-        (query.get("log"), query.get("log_page"), query.get("log_q"))
-    };
-    let execution = page_data(move || (id(), window()), |(id, (log, page, q))| get_execution(id, log, page, q));
+    let log = move |part: &str| query.read().get(part);
+    let execution = page_data(
+        move || GetExecution { id: id(), log: log("log"), log_page: log("log_page"), log_q: log("log_q") },
+        || 0,
+    );
     // When the live log reports the end, load the page again: times, exit code and error fill in.
     let reload = Callback::new(move |()| execution.refetch());
     view! {

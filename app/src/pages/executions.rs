@@ -4,13 +4,13 @@ use leptos::prelude::*;
 
 use crate::codec::page_data;
 use crate::{
-    api::list_executions,
+    api::ListExecutions,
     components::status::{short_id, short_time, StatusBadge},
 };
 
 #[component]
 pub fn ExecutionsPage() -> impl IntoView {
-    let executions = page_data(|| (), |_| list_executions());
+    let executions = page_data(|| ListExecutions {}, || 0);
     view! {
         <h1>"Executions"</h1>
         <Suspense fallback=|| view! { <p class="empty">"Loading executions…"</p> }>

@@ -8,7 +8,7 @@ use model::projects::{short_revision, ProjectDetail, SyncView};
 
 use super::projects::source_text;
 use crate::{
-    api::{get_project, EditProject, RemoveProject, SyncProject},
+    api::{EditProject, GetProject, RemoveProject, SyncProject},
     codec::page_data,
     components::{session::Me, status::short_time, values::ScopedValues},
 };
@@ -25,8 +25,7 @@ pub fn ProjectPage() -> impl IntoView {
     let sync = ServerAction::<SyncProject>::new();
     let edit = ServerAction::<EditProject>::new();
     let remove = ServerAction::<RemoveProject>::new();
-    let project =
-        page_data(move || (name(), sync.version().get(), edit.version().get()), |(name, _, _)| get_project(name));
+    let project = page_data(move || GetProject { name: name() }, move || sync.version().get() + edit.version().get());
     Effect::new(move |_| {
         if let Some(Ok(())) = remove.value().get() {
             use_navigate()("/projects", Default::default());

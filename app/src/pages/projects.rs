@@ -6,7 +6,7 @@ use leptos_router::hooks::use_navigate;
 use model::projects::{short_revision, ProjectView};
 
 use crate::{
-    api::{list_projects, AddProject},
+    api::{AddProject, ListProjects},
     codec::page_data,
     components::{session::Me, status::short_time},
 };
@@ -14,7 +14,7 @@ use crate::{
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
     let add = ServerAction::<AddProject>::new();
-    let projects = page_data(move || add.version().get(), |_| list_projects());
+    let projects = page_data(|| ListProjects {}, move || add.version().get());
     // A project added: its page shows how the first sync went.
     Effect::new(move |_| {
         if let Some(Ok(name)) = add.value().get() {

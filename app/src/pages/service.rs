@@ -8,7 +8,7 @@ use model::{projects::short_revision, views::ServiceDetail};
 
 use crate::codec::page_data;
 use crate::{
-    api::get_service,
+    api::GetService,
     components::{
         run_form::RunForm,
         session::Me,
@@ -22,7 +22,7 @@ pub fn ServicePage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let name = move || params.read().get("name").unwrap_or_default();
-    let service = page_data(name, get_service);
+    let service = page_data(move || GetService { name: name() }, || 0);
     let run_error = move || query.read().get("run_error");
     view! {
         <Suspense fallback=|| view! { <p class="empty">"Loading service…"</p> }>

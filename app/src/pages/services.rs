@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::codec::page_data;
 use crate::{
-    api::list_services,
+    api::ListServices,
     components::status::{short_time, StatusBadge},
 };
 
@@ -15,7 +15,7 @@ pub fn ServicesPage() -> impl IntoView {
     let query = use_query_map();
     let search = move || query.read().get("q").unwrap_or_default();
     let page = move || query.read().get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(1);
-    let services = page_data(move || (search(), page()), |(search, page)| list_services(search, page));
+    let services = page_data(move || ListServices { search: search(), page: page() }, || 0);
     view! {
         <h1>"Services"</h1>
         <form method="get" action="/services" class="search">

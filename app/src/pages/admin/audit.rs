@@ -3,11 +3,11 @@
 use leptos::prelude::*;
 
 use crate::codec::page_data;
-use crate::{api::audit_trail, components::status::short_time};
+use crate::{api::AuditTrail, components::status::short_time};
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
-    let trail = page_data(|| (), |_| audit_trail());
+    let trail = page_data(|| AuditTrail {}, || 0);
     view! {
         <h1>"Audit trail"</h1>
         <Suspense fallback=|| view! { <p class="empty">"Loading the audit trail…"</p> }>

@@ -5,14 +5,14 @@ use leptos::prelude::*;
 use super::{done, Outcome};
 use crate::codec::page_data;
 use crate::{
-    api::{list_dead_letters, ReplayDeadLetter},
+    api::{ListDeadLetters, ReplayDeadLetter},
     components::status::short_time,
 };
 
 #[component]
 pub fn DeadLettersPage() -> impl IntoView {
     let replay = ServerAction::<ReplayDeadLetter>::new();
-    let letters = page_data(move || replay.version().get(), |_| list_dead_letters());
+    let letters = page_data(|| ListDeadLetters {}, move || replay.version().get());
     view! {
         <h1>"Dead letters"</h1>
         <p class="muted">

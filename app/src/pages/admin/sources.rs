@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::{done, once, Outcome};
 use crate::codec::page_data;
 use crate::{
-    api::{list_sources, AddSource, RemoveSource},
+    api::{AddSource, ListSources, RemoveSource},
     components::status::short_time,
 };
 
@@ -14,7 +14,7 @@ use crate::{
 pub fn SourcesPage() -> impl IntoView {
     let add = ServerAction::<AddSource>::new();
     let remove = ServerAction::<RemoveSource>::new();
-    let sources = page_data(move || (add.version().get(), remove.version().get()), |_| list_sources());
+    let sources = page_data(|| ListSources {}, move || add.version().get() + remove.version().get());
     view! {
         <h1>"Event sources"</h1>
         <p class="muted">

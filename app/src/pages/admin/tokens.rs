@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use super::{done, once, Outcome};
 use crate::codec::page_data;
 use crate::{
-    api::{list_tokens, CreateToken, RevokeToken},
+    api::{CreateToken, ListTokens, RevokeToken},
     components::status::short_time,
 };
 
@@ -13,7 +13,7 @@ use crate::{
 pub fn TokensPage() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
-    let tokens = page_data(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
+    let tokens = page_data(|| ListTokens {}, move || create.version().get() + revoke.version().get());
     view! {
         <h1>"API tokens"</h1>
         <p class="muted">

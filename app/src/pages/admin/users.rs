@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::{done, once, Outcome};
-use crate::api::{list_users, AddUser, RemoveUser, ResetPassword, SetUserRole};
+use crate::api::{AddUser, ListUsers, RemoveUser, ResetPassword, SetUserRole};
 use crate::codec::page_data;
 
 #[component]
@@ -12,8 +12,7 @@ pub fn UsersPage() -> impl IntoView {
     let role = ServerAction::<SetUserRole>::new();
     let reset = ServerAction::<ResetPassword>::new();
     let remove = ServerAction::<RemoveUser>::new();
-    let users =
-        page_data(move || (add.version().get(), role.version().get(), remove.version().get()), |_| list_users());
+    let users = page_data(|| ListUsers {}, move || add.version().get() + role.version().get() + remove.version().get());
     view! {
         <h1>"Users"</h1>
         <Outcome value=add.value() shown=shown_added/>
