@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::Utc;
 use sea_orm::{
-    sea_query::OnConflict, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    sea_query::OnConflict, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    FromQueryResult, QueryFilter, QueryTrait,
 };
 
 use super::{
@@ -53,17 +54,22 @@ impl Batch for Dispatches {
                 .await
                 .or_else(super::not_inserted_is_fine)?;
         }
+        // The new executions come back from their insert; those that existed (a redelivery) are read.
         let rows: Vec<_> = jobs.iter().flat_map(|job| &job.executions).collect();
+        let mut stored = HashMap::with_capacity(rows.len());
         for chunk in rows.chunks(MAX_STATEMENT) {
-            execution::Entity::insert_many(chunk.iter().map(|row| (*row).clone()))
+            let mut insert = execution::Entity::insert_many(chunk.iter().map(|row| (*row).clone()))
                 .on_conflict(OnConflict::column(execution::Column::Id).do_nothing().to_owned())
-                .exec_without_returning(txn)
-                .await
-                .or_else(super::not_inserted_is_fine)?;
+                .into_query();
+            insert.returning_all();
+            let inserted = txn.query_all(&insert).await?;
+            for row in inserted {
+                let row = execution::Model::from_query_result(&row, "")?;
+                stored.insert(row.id.clone(), row);
+            }
         }
-        let ids: Vec<&str> = jobs.iter().flat_map(Dispatch::ids).collect();
-        let mut stored = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(MAX_STATEMENT) {
+        let missing: Vec<&str> = jobs.iter().flat_map(Dispatch::ids).filter(|id| !stored.contains_key(*id)).collect();
+        for chunk in missing.chunks(MAX_STATEMENT) {
             let found =
                 execution::Entity::find().filter(execution::Column::Id.is_in(chunk.iter().copied())).all(txn).await?;
             stored.extend(found.into_iter().map(|row| (row.id.clone(), row)));

@@ -84,10 +84,12 @@ impl<B: Batch> GroupCommit<B> {
     }
 }
 
-/// The writer: takes the first waiting job, everything else already queued (up to [`Batch::LIMIT`]), stores them
-/// in one transaction and answers each.
+/// The writer: takes the first waiting job, waits for its turn to write, then takes everything else queued by
+/// then (up to [`Batch::LIMIT`]: what arrived during the wait rides along instead of waiting for a turn of its
+/// own), stores them in one transaction and answers each.
 async fn writer<B: Batch>(db: DatabaseConnection, batch: Arc<B>, mut waiting: mpsc::Receiver<Pending<B>>) {
     while let Some(first) = waiting.recv().await {
+        let turn = lane(&db).await;
         let mut weight = B::weight(&first.job);
         let mut pending = vec![first];
         while weight < B::LIMIT {
@@ -127,6 +129,7 @@ async fn writer<B: Batch>(db: DatabaseConnection, batch: Arc<B>, mut waiting: mp
                 }
             }
         }
+        drop(turn);
     }
 }
 
@@ -155,8 +158,8 @@ async fn in_one<B: Batch>(db: &DatabaseConnection, batch: &B, jobs: &[B::Job]) -
     })
 }
 
+/// (The caller holds the turn to write.)
 async fn try_in_one<B: Batch>(db: &DatabaseConnection, batch: &B, jobs: &[B::Job]) -> Result<Vec<B::Done>, DbErr> {
-    let _turn = lane(db).await;
     let txn = db.begin().await?;
     let done = batch.write(&txn, jobs).await?;
     if done.len() != jobs.len() {
