@@ -21,24 +21,33 @@ use codee::{Decoder, Encoder};
 use leptos::{prelude::*, server_fn::ServerFn};
 use serde::{de::DeserializeOwned, Serialize};
 
-/// JSON, read as bytes: the resource's own encoding in the page.
-pub struct Json;
+/// How the resource's value is written into the page for hydration: the text as it is, after a one-letter tag
+/// (`O` for the data, `E` for an error as JSON). Leptos quotes it once more as a script string; JSON of the
+/// JSON text would escape every quote and backslash of the data twice.
+pub struct Tagged;
 
-impl<T: Serialize> Encoder<T> for Json {
+impl Encoder<Text> for Tagged {
     type Error = serde_json::Error;
     type Encoded = String;
 
-    fn encode(value: &T) -> Result<String, Self::Error> {
-        serde_json::to_string(value)
+    fn encode(value: &Text) -> Result<String, Self::Error> {
+        Ok(match value {
+            Ok(text) => format!("O{text}"),
+            Err(err) => format!("E{}", serde_json::to_string(err)?),
+        })
     }
 }
 
-impl<T: DeserializeOwned> Decoder<T> for Json {
+impl Decoder<Text> for Tagged {
     type Error = serde_json::Error;
     type Encoded = str;
 
-    fn decode(encoded: &str) -> Result<T, Self::Error> {
-        serde_json::from_slice(encoded.as_bytes())
+    fn decode(encoded: &str) -> Result<Text, Self::Error> {
+        match encoded.split_at_checked(1) {
+            Some(("O", text)) => Ok(Ok(text.to_owned())),
+            Some(("E", err)) => Ok(Err(serde_json::from_slice(err.as_bytes())?)),
+            _ => Err(serde::de::Error::custom("page data without its tag")),
+        }
     }
 }
 
@@ -51,7 +60,7 @@ type Text = Result<String, ServerFnError>;
 
 /// A page's data of type `T`, loading: `.await` it (inside `Suspense`), or `refetch` it.
 pub struct PageData<T> {
-    text: Resource<Text, Json>,
+    text: Resource<Text, Tagged>,
     value: PhantomData<fn() -> T>,
 }
 
@@ -120,7 +129,8 @@ where
     }
 }
 
-/// Posts to the server function's URL (in the browser): the same for every page.
+/// Posts to the server function's URL (in the browser): the same for every page. What server_fn's own client
+/// does, except for its redirect hook: no page's server function redirects.
 #[cfg(feature = "hydrate")]
 fn fetcher<A>() -> fn(Key) -> Pin<Box<dyn Future<Output = Text> + Send>> {
     fn fetch((path, form, _): Key) -> Pin<Box<dyn Future<Output = Text> + Send>> {

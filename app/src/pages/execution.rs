@@ -17,10 +17,11 @@ pub fn ExecutionPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     // The log's part, as the URL has it (the server makes a `LogWindow` of it).
     let log = move |part: &str| query.read().get(part);
-    let execution = page_data(
-        move || GetExecution { id: id(), log: log("log"), log_page: log("log_page"), log_q: log("log_q") },
-        || 0,
-    );
+    // An empty search (the form sends `log_q=`) shows the first page; the form encoding of the arguments drops
+    // an empty value, so the page is named instead.
+    let log_page = move || log("log_page").or_else(|| log("log_q").map(|_| "1".to_owned()));
+    let execution =
+        page_data(move || GetExecution { id: id(), log: log("log"), log_page: log_page(), log_q: log("log_q") }, || 0);
     // When the live log reports the end, load the page again: times, exit code and error fill in.
     let reload = Callback::new(move |()| execution.refetch());
     view! {

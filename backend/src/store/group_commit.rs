@@ -104,10 +104,12 @@ async fn writer<B: Batch>(db: DatabaseConnection, batch: Arc<B>, mut waiting: mp
         let (jobs, answers): (Vec<_>, Vec<_>) = pending.into_iter().map(|p| (p.job, p.done)).unzip();
         match in_one(&db, &*batch, &jobs).await {
             Ok(done) => {
-                batch.committed();
+                drop(turn);
+                // Callers hear first (an HTTP caller gets its answer sooner), then whoever acts on the writes.
                 for (answer, done) in answers.into_iter().zip(done) {
                     let _ = answer.send(Ok(done));
                 }
+                batch.committed();
             }
             Err(err) if jobs.len() == 1 => {
                 let _ = answers.into_iter().next().map(|answer| answer.send(Err(err)));
@@ -120,8 +122,12 @@ async fn writer<B: Batch>(db: DatabaseConnection, batch: Arc<B>, mut waiting: mp
             }
             Err(err) => {
                 tracing::warn!(%err, jobs = jobs.len(), "a grouped write failed; writing its jobs one by one");
+                drop(turn);
                 for (job, answer) in jobs.iter().zip(answers) {
+                    // A turn for each: the bus's lease renewals and offset commits go on between them.
+                    let turn = lane(&db).await;
                     let alone = in_one(&db, &*batch, std::slice::from_ref(job)).await;
+                    drop(turn);
                     if alone.is_ok() {
                         batch.committed();
                     }
@@ -129,7 +135,6 @@ async fn writer<B: Batch>(db: DatabaseConnection, batch: Arc<B>, mut waiting: mp
                 }
             }
         }
-        drop(turn);
     }
 }
 
