@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds k8x without cargo-leptos, the same two builds it does: the browser half (wasm + wasm-bindgen, into
-# target/site/pkg) and the server binary. `cargo leptos build` gives the same result where it is installed.
-# `build.sh --release`: the optimised server and the `wasm-release` bundle shrunk by wasm-opt (what
-# `run.sh` starts); without it, the debug builds of the fast edit loop (`dev.sh`, the tests).
+# target/site/pkg) and the server binary. `cargo leptos build` gives the same debug result where it is installed.
+# `build.sh --release`: the optimised server and the `wasm-release` bundle with its own std, shrunk by wasm-opt
+# (what `run.sh` starts; `cargo leptos build --release` would not build std); without it, the debug builds of the
+# fast edit loop (`dev.sh`, the tests).
 set -euo pipefail
 release=false
 if [ "${1:-}" = "--release" ]; then release=true; fi
