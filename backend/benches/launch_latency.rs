@@ -81,7 +81,7 @@ async fn run() -> (Vec<Duration>, Vec<Duration>, usize, f64) {
             .await
             .unwrap();
     }
-    let bus = Arc::new(EmbeddedBus::new(store.db().clone()));
+    let bus = Arc::new(EmbeddedBus::new(&store));
     let watch = Arc::new(Stopwatch { start: Instant::now(), accepted: Mutex::default(), launches: Mutex::default() });
     let shutdown = CancellationToken::new();
     let dispatcher = tokio::spawn(Dispatcher::new(store, bus.clone(), watch.clone()).run(shutdown.clone()));

@@ -98,7 +98,7 @@ impl Application {
                 }
                 Arc::new(kafka)
             }
-            None => Arc::new(EmbeddedBus::new(store.db().clone()).owned_by(&instance)),
+            None => Arc::new(EmbeddedBus::new(&store).owned_by(&instance)),
         };
         // Local executions whose process is gone (their lease ran out: this k8x, or another on this database,
         // stopped without ending them) are over: interrupted, and retried per their service's policy.

@@ -1,8 +1,9 @@
 //! The embedded bus: an append-only table of events plus one committed offset per consumer group.
 //!
-//! Publishing appends to the table through one writer task per process ([`appender`]), which commits
-//! whatever publishes have queued up in one transaction: an event is durable as soon as `publish` returns, and
-//! a busy k8x pays one commit per batch, not per event. Consumers read in offset order; a publish in this process wakes them at once, and they also poll so that events published by
+//! Publishing appends to the table through the store's writer ([`appender`]), which commits whatever
+//! publishes — and the store's other grouped writes — have queued up meanwhile in one transaction: an event is
+//! durable as soon as `publish` returns, and a busy k8x pays one commit per batch, not per event. Consumers read
+//! in offset order; a publish in this process wakes them at once, and they also poll so that events published by
 //! another process on the same database are found too.
 //!
 //! Several processes on one database: one process at a time consumes for a group — it holds the group's lease
@@ -27,7 +28,10 @@ use tokio::time::Instant;
 use tokio_util::task::AbortOnDropHandle;
 
 use super::{Bus, BusError, Delivery, Position, Result, Subscription};
-use crate::store::entities::{bus_offset, bus_record};
+use crate::store::{
+    entities::{bus_offset, bus_record},
+    Store,
+};
 
 /// The PostgreSQL advisory lock key that orders publishers ("k8xbus").
 const PUBLISH_LOCK: i64 = 0x6b38_7862_7573;
@@ -62,12 +66,12 @@ impl EmbeddedBus {
         Self { owner: owner.to_owned(), ..self }
     }
 
-    /// The bus on `db`, with its writer task started (so: within a Tokio runtime).
-    pub fn new(db: DatabaseConnection) -> Self {
+    /// The bus on `store`'s database, appending through its writer (so: within a Tokio runtime).
+    pub fn new(store: &Store) -> Self {
         let owner = uuid::Uuid::new_v4().to_string();
         let published = Arc::new(Notify::new());
-        let appender = appender::Appender::start(db.clone(), published.clone());
-        Self { db, published, poll: Duration::from_millis(500), owner, appender }
+        let appender = appender::Appender::start(store.writer().clone(), published.clone());
+        Self { db: store.db().clone(), published, poll: Duration::from_millis(500), owner, appender }
     }
 }
 

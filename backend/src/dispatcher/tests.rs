@@ -57,7 +57,7 @@ async fn a_slow_launch_holds_up_its_own_key_only_and_each_key_keeps_its_order() 
     let manifest = r#"{"name": "svc", "type": "k8x_job", "trigger_events": ["t.happened"]}"#;
     let row = crate::executor::environment::tests::service_row();
     store.upsert_service(service::Model { name: "svc".into(), manifest: manifest.into(), ..row }).await.unwrap();
-    let bus = Arc::new(EmbeddedBus::new(store.db().clone()));
+    let bus = Arc::new(EmbeddedBus::new(&store));
     let executor = Arc::new(Gated { launched: Mutex::default(), gate: Semaphore::new(0) });
     let shutdown = CancellationToken::new();
     let dispatcher = Dispatcher::new(store.clone(), bus.clone(), executor.clone());

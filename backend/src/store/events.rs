@@ -41,6 +41,8 @@ impl Batch for Dispatches {
     /// The stored executions (new or as they were), in the order asked for.
     type Done = Vec<execution::Model>;
     const LIMIT: usize = 2_000;
+    /// After the bus's appends (which lock first on PostgreSQL).
+    const RANK: u8 = 1;
 
     fn weight(job: &Dispatch) -> usize {
         1 + job.executions.len()
@@ -103,7 +105,7 @@ impl Store {
             event: event_row(key, event)?,
             executions: executions.into_iter().map(NewExecution::row).collect(),
         };
-        let writer = self.signals.dispatches.get_or_init(|| GroupCommit::start(self.db.clone(), Dispatches));
+        let writer = self.signals.dispatches.get_or_init(|| GroupCommit::on(self.writer().clone(), Dispatches));
         Ok(writer.write(job).await?)
     }
 

@@ -1,8 +1,8 @@
-//! Group commit: writes that many tasks make at once go through one writer task, which stores whatever has
-//! queued up meanwhile in one transaction (one commit, one fsync, for many callers) and answers each caller once
-//! that transaction has committed. Durability is unchanged — nobody hears "stored" before the commit — but a busy
-//! k8x pays one commit per batch instead of one per write, and SQLite's single writer stops being the queue
-//! everything waits in.
+//! Group commit: writes that many tasks make at once go through one writer task per database, which stores
+//! whatever has queued up meanwhile — of every kind: the bus's appends, the dispatcher's records — in one
+//! transaction (one commit, one fsync, for many callers) and answers each caller once that transaction has
+//! committed. Durability is unchanged — nobody hears "stored" before the commit — but a busy k8x pays one commit
+//! per batch instead of one per write, and SQLite's single writer stops being the queue everything waits in.
 //!
 //! The writer uses one connection at a time, so however many callers wait, the rest of k8x still finds
 //! connections free.
@@ -14,11 +14,16 @@
 //! retries as it would anyway. A caller that goes away drops only its wait: its job is written or fails as a
 //! whole, never half-way.
 
+mod checkpoint;
+mod lot;
+
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
 use tokio::sync::{mpsc, oneshot, Mutex, MutexGuard};
+
+use lot::{Lot, Typed};
 
 /// What one kind of grouped write stores for a batch of jobs.
 #[async_trait]
@@ -31,8 +36,12 @@ pub trait Batch: Send + Sync + 'static {
     /// How much of a batch `job` takes (rows, say); a batch stops growing at [`Batch::LIMIT`].
     fn weight(job: &Self::Job) -> usize;
 
-    /// The most weight one transaction takes (a single heavier job is written alone).
+    /// The most weight one statement's batch takes (a single heavier job is written alone).
     const LIMIT: usize;
+
+    /// Where this kind's batch comes in a transaction shared with other kinds: lower first. Every writer then
+    /// takes its locks in one order (on PostgreSQL, the bus's publish lock before any row).
+    const RANK: u8;
 
     /// Writes `jobs` inside `txn`; one answer per job, in order.
     async fn write(&self, txn: &DatabaseTransaction, jobs: &[Self::Job]) -> Result<Vec<Self::Done>, DbErr>;
@@ -44,94 +53,111 @@ pub trait Batch: Send + Sync + 'static {
 /// How many jobs may wait for the writer before callers wait to queue.
 const QUEUE: usize = 8_192;
 
-/// One caller's job and where to answer.
-struct Pending<B: Batch> {
-    job: B::Job,
-    done: oneshot::Sender<Result<B::Done, DbErr>>,
+/// The most weight of all kinds together that one transaction takes.
+const CYCLE: usize = 4_000;
+
+/// A database's writer: callers of every kind queue here; the writer task runs until every handle is gone.
+#[derive(Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<Box<dyn Lot>>,
 }
 
-/// The handle callers use; the writer task runs until every handle is gone.
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").field("waiting", &(QUEUE - self.queue.capacity())).finish()
+    }
+}
+
+impl Writer {
+    /// Starts the writer on `db`. Needs a Tokio runtime.
+    pub fn start(db: DatabaseConnection) -> Self {
+        let (queue, waiting) = mpsc::channel(QUEUE);
+        let wrote = checkpoint::Checkpointer::start(&db);
+        tokio::spawn(writer(db, waiting, wrote));
+        Self { queue }
+    }
+}
+
+/// The handle callers of one kind use.
 pub struct GroupCommit<B: Batch> {
-    queue: mpsc::Sender<Pending<B>>,
+    writer: Writer,
+    batch: Arc<B>,
 }
 
 impl<B: Batch> Clone for GroupCommit<B> {
     fn clone(&self) -> Self {
-        Self { queue: self.queue.clone() }
+        Self { writer: self.writer.clone(), batch: self.batch.clone() }
     }
 }
 
 impl<B: Batch> std::fmt::Debug for GroupCommit<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GroupCommit").field("waiting", &(QUEUE - self.queue.capacity())).finish()
+        f.debug_struct("GroupCommit").field("writer", &self.writer).finish()
     }
 }
 
 impl<B: Batch> GroupCommit<B> {
-    /// Starts the writer of `batch` on `db`. Needs a Tokio runtime.
-    pub fn start(db: DatabaseConnection, batch: B) -> Self {
-        let (queue, waiting) = mpsc::channel(QUEUE);
-        tokio::spawn(writer(db, Arc::new(batch), waiting));
-        Self { queue }
+    /// Writes of `batch`'s kind through `writer`.
+    pub fn on(writer: Writer, batch: B) -> Self {
+        Self { writer, batch: Arc::new(batch) }
     }
 
     /// Writes `job` in a transaction (with whatever else is waiting); returns once it has committed.
     pub async fn write(&self, job: B::Job) -> Result<B::Done, DbErr> {
         let stopped = || passing("the database writer has stopped");
         let (done, answer) = oneshot::channel();
-        self.queue.send(Pending { job, done }).await.map_err(|_| stopped())?;
+        let lot = Typed::new(self.batch.clone(), job, done);
+        self.writer.queue.send(Box::new(lot)).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
 
 /// The writer: takes the first waiting job, waits for its turn to write, then takes everything else queued by
-/// then (up to [`Batch::LIMIT`]: what arrived during the wait rides along instead of waiting for a turn of its
-/// own), stores them in one transaction and answers each.
-async fn writer<B: Batch>(db: DatabaseConnection, batch: Arc<B>, mut waiting: mpsc::Receiver<Pending<B>>) {
+/// then (up to [`CYCLE`]: what arrived during the wait rides along instead of waiting for a turn of its own),
+/// stores it all in one transaction, one batch per kind (up to its [`Batch::LIMIT`]), and answers each caller.
+async fn writer(db: DatabaseConnection, mut waiting: mpsc::Receiver<Box<dyn Lot>>, wrote: checkpoint::Checkpointer) {
     while let Some(first) = waiting.recv().await {
         let turn = lane(&db).await;
-        let mut weight = B::weight(&first.job);
-        let mut pending = vec![first];
-        while weight < B::LIMIT {
-            match waiting.try_recv() {
-                Ok(next) => {
-                    weight += B::weight(&next.job);
-                    pending.push(next);
-                }
-                Err(_) => break,
-            }
+        let mut weight = first.weight();
+        let mut lots = vec![first];
+        while weight < CYCLE {
+            let Ok(next) = waiting.try_recv() else { break };
+            weight += next.weight();
+            lot::gather(&mut lots, next);
         }
-        let (jobs, answers): (Vec<_>, Vec<_>) = pending.into_iter().map(|p| (p.job, p.done)).unzip();
-        match in_one(&db, &*batch, &jobs).await {
-            Ok(done) => {
+        lots.sort_by_key(|lot| lot.rank());
+        let jobs: usize = lots.iter().map(|lot| lot.jobs()).sum();
+        match in_one(&db, &mut lots).await {
+            Ok(()) => {
                 drop(turn);
+                wrote.wrote();
                 // Callers hear first (an HTTP caller gets its answer sooner), then whoever acts on the writes.
-                for (answer, done) in answers.into_iter().zip(done) {
-                    let _ = answer.send(Ok(done));
-                }
-                batch.committed();
+                lots.into_iter().for_each(|lot| lot.answer());
             }
-            Err(err) if jobs.len() == 1 => {
-                let _ = answers.into_iter().next().map(|answer| answer.send(Err(err)));
+            Err(err) if jobs == 1 => {
+                let mut err = Some(err);
+                lots.into_iter().for_each(|lot| lot.fail(&mut || err.take().unwrap_or_else(no_answer)));
             }
             Err(err) if super::is_transient(&err) => {
-                tracing::warn!(%err, jobs = jobs.len(), "a grouped write failed for a passing reason");
-                for answer in answers {
-                    let _ = answer.send(Err(passing(&err.to_string())));
-                }
+                tracing::warn!(%err, jobs, "a grouped write failed for a passing reason");
+                lots.into_iter().for_each(|lot| lot.fail(&mut || passing(&err.to_string())));
             }
             Err(err) => {
-                tracing::warn!(%err, jobs = jobs.len(), "a grouped write failed; writing its jobs one by one");
+                tracing::warn!(%err, jobs, "a grouped write failed; writing its jobs one by one");
                 drop(turn);
-                for (job, answer) in jobs.iter().zip(answers) {
+                for alone in lots.into_iter().flat_map(|lot| lot.split()) {
                     // A turn for each: the bus's lease renewals and offset commits go on between them.
                     let turn = lane(&db).await;
-                    let alone = in_one(&db, &*batch, std::slice::from_ref(job)).await;
+                    let mut alone = vec![alone];
+                    let written = in_one(&db, &mut alone).await;
                     drop(turn);
-                    if alone.is_ok() {
-                        batch.committed();
+                    match written {
+                        Ok(()) => alone.into_iter().for_each(|lot| lot.answer()),
+                        Err(err) => {
+                            let mut err = Some(err);
+                            alone.into_iter().for_each(|lot| lot.fail(&mut || err.take().unwrap_or_else(no_answer)))
+                        }
                     }
-                    let _ = answer.send(alone.and_then(|mut done| done.pop().ok_or_else(no_answer)));
                 }
             }
         }
@@ -152,11 +178,11 @@ pub async fn lane(db: &impl ConnectionTrait) -> Option<MutexGuard<'static, ()>> 
     }
 }
 
-/// `jobs` written in one transaction: an answer for each, or nothing stored. A panic while writing is an error
-/// of the batch (the writer goes on).
-async fn in_one<B: Batch>(db: &DatabaseConnection, batch: &B, jobs: &[B::Job]) -> Result<Vec<B::Done>, DbErr> {
+/// `lots` written in one transaction: an answer for each job, or nothing stored. A panic while writing is an
+/// error of the batch (the writer goes on).
+async fn in_one(db: &DatabaseConnection, lots: &mut [Box<dyn Lot>]) -> Result<(), DbErr> {
     use futures::FutureExt;
-    std::panic::AssertUnwindSafe(try_in_one(db, batch, jobs)).catch_unwind().await.unwrap_or_else(|panic| {
+    std::panic::AssertUnwindSafe(try_in_one(db, lots)).catch_unwind().await.unwrap_or_else(|panic| {
         let why =
             panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
         Err(DbErr::Custom(format!("writing a batch panicked: {}", why.unwrap_or_else(|| "unknown".into()))))
@@ -164,14 +190,12 @@ async fn in_one<B: Batch>(db: &DatabaseConnection, batch: &B, jobs: &[B::Job]) -
 }
 
 /// (The caller holds the turn to write.)
-async fn try_in_one<B: Batch>(db: &DatabaseConnection, batch: &B, jobs: &[B::Job]) -> Result<Vec<B::Done>, DbErr> {
+async fn try_in_one(db: &DatabaseConnection, lots: &mut [Box<dyn Lot>]) -> Result<(), DbErr> {
     let txn = db.begin().await?;
-    let done = batch.write(&txn, jobs).await?;
-    if done.len() != jobs.len() {
-        return Err(no_answer());
+    for lot in lots.iter_mut() {
+        lot.write(&txn).await?;
     }
-    txn.commit().await?;
-    Ok(done)
+    txn.commit().await
 }
 
 /// An error a retry may fix ([`super::is_transient`] says so).

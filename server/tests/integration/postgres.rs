@@ -51,7 +51,7 @@ async fn concurrent_publishers_on_postgres_lose_nothing() {
 
     let db = TestDatabase::create().await;
     let store = backend::store::Store::connect(&db.url).await.unwrap();
-    let bus = EmbeddedBus::new(store.db().clone());
+    let bus = EmbeddedBus::new(&store);
 
     let mut consumer = bus.subscribe("g").await.unwrap();
     let reader = tokio::spawn(async move {

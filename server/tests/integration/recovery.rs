@@ -14,7 +14,7 @@ async fn an_event_accepted_before_a_stop_is_dispatched_after_the_restart() {
     // Accepted by the bus while no dispatcher runs: exactly what a crash right after the 202 leaves behind.
     let store = backend::store::Store::connect(&url).await.unwrap();
     let event = EventBuilderV10::new().id("after-crash").source("/tests").ty("t.quick").build().unwrap();
-    EmbeddedBus::new(store.db().clone()).publish(&event).await.unwrap();
+    EmbeddedBus::new(&store).publish(&event).await.unwrap();
     drop(store);
 
     let app = spawn_app_with(Db::Sqlite, dir).await;

@@ -8,13 +8,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait};
 use tokio::sync::Notify;
 
 use super::PUBLISH_LOCK;
 use crate::bus::Result;
 use crate::store::entities::bus_record;
-use crate::store::group_commit::{Batch, GroupCommit};
+use crate::store::group_commit::{Batch, GroupCommit, Writer};
 
 /// The most records one statement takes (SQLite allows 32,766 bound values; a record binds three).
 const MAX_STATEMENT: usize = 2_000;
@@ -30,6 +30,8 @@ impl Batch for Records {
     type Job = Vec<bus_record::ActiveModel>;
     type Done = ();
     const LIMIT: usize = MAX_STATEMENT;
+    /// First in a shared transaction: the publish lock is taken before any row.
+    const RANK: u8 = 0;
 
     fn weight(job: &Self::Job) -> usize {
         job.len()
@@ -60,9 +62,9 @@ impl Batch for Records {
 pub(super) struct Appender(GroupCommit<Records>);
 
 impl Appender {
-    /// Starts the writer on `db`; it wakes `published` after each commit. Needs a Tokio runtime.
-    pub(super) fn start(db: DatabaseConnection, published: Arc<Notify>) -> Self {
-        Self(GroupCommit::start(db, Records { published }))
+    /// Appends through `writer`, waking `published` after each commit.
+    pub(super) fn start(writer: Writer, published: Arc<Notify>) -> Self {
+        Self(GroupCommit::on(writer, Records { published }))
     }
 
     /// Stores `records` in one transaction (with whatever else is waiting); returns once it has committed.

@@ -7,7 +7,7 @@ use sea_orm::ConnectionTrait;
 /// The bus on the database at `path`, as the k8x named `this-k8x` (a restart is the same k8x).
 async fn bus_on(path: &std::path::Path) -> EmbeddedBus {
     let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display())).await.unwrap();
-    EmbeddedBus::new(store.db().clone()).owned_by("this-k8x")
+    EmbeddedBus::new(&store).owned_by("this-k8x")
 }
 
 fn event(id: &str) -> Event {
@@ -57,8 +57,8 @@ async fn one_process_consumes_a_group_at_a_time_and_committed_offsets_never_move
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bus.db");
     let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display())).await.unwrap();
-    let first = EmbeddedBus::new(store.db().clone()).owned_by("first");
-    let second = EmbeddedBus::new(store.db().clone()).owned_by("second");
+    let first = EmbeddedBus::new(&store).owned_by("first");
+    let second = EmbeddedBus::new(&store).owned_by("second");
     for id in ["a", "b", "c"] {
         first.publish(&event(id)).await.unwrap();
     }

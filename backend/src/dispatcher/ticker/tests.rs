@@ -35,7 +35,7 @@ async fn published(store: &Store) -> Vec<String> {
 #[tokio::test]
 async fn each_due_time_is_published_once_with_its_time_in_the_id() {
     let (_dir, store) = store().await;
-    let bus = EmbeddedBus::new(store.db().clone());
+    let bus = EmbeddedBus::new(&store);
     let catalog = Catalog::new(store.clone());
     schedule(&store, "every10", json!("*/10 * * * *")).await;
 
@@ -67,7 +67,7 @@ async fn each_due_time_is_published_once_with_its_time_in_the_id() {
 #[tokio::test]
 async fn missed_due_times_follow_the_policy_and_a_changed_schedule_starts_afresh() {
     let (_dir, store) = store().await;
-    let bus = EmbeddedBus::new(store.db().clone());
+    let bus = EmbeddedBus::new(&store);
     let catalog = Catalog::new(store.clone());
     schedule(&store, "skipper", json!("*/10 * * * *")).await;
     schedule(&store, "catcher", json!({"cron": "*/10 * * * *", "missed": "run_once"})).await;
