@@ -1,12 +1,14 @@
 //! Building and running k8x: one process, four jobs (ingest, bus, dispatcher, executor) and the UI.
 //!
-//! [`Application::build`] connects the store, picks the bus and executor from the config, loads the project,
-//! starts the dispatcher, the queue and the outbox relay, and binds the listener (port 0 in tests).
-//! [`Application::run_until_stopped`] serves until the shutdown token is cancelled; then it stops taking
+//! [`Application::build`] connects the store, picks the bus and executor from the config, binds the listener
+//! (port 0 in tests) and serves from then on — the pages show what is stored while the start-up project is
+//! synced, and events are taken and wait on the bus — then loads the project and only then starts the
+//! dispatcher (no event is matched against half a catalog), the queue and the outbox relay.
+//! [`Application::run_until_stopped`] runs until the shutdown token is cancelled; then it stops taking
 //! events, gives running local executions `shutdown_grace` to finish (then kills them: they end interrupted),
 //! and relays the last completion events before it returns.
 
-use std::{future::IntoFuture, net::SocketAddr, num::NonZeroU32, path::Path, sync::Arc};
+use std::{net::SocketAddr, num::NonZeroU32, path::Path, sync::Arc};
 
 use anyhow::Context as _;
 use axum::Router;
@@ -29,11 +31,11 @@ use tower_sessions::{
     Expiry, SessionManagerLayer,
 };
 
-/// A built, not yet serving, k8x.
+/// A built k8x, serving.
 pub struct Application {
-    listener: TcpListener,
     address: SocketAddr,
-    router: Router,
+    /// The HTTP server, serving until shutdown.
+    server: JoinHandle<std::io::Result<()>>,
     /// Shared state, for tests that want to look inside.
     state: AppState,
     /// Stops everything.
@@ -131,13 +133,11 @@ impl Application {
             }
         };
         let projects = Projects::new(store.clone(), config.data_dir.clone(), instance.clone());
-        if let Some(dir) = &config.project_dir {
-            load(&projects, dir).await?;
-        }
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let address = listener.local_addr()?;
         let per_second = NonZeroU32::new(config.token_requests_per_second)
             .context("token_requests_per_second must be at least 1")?;
+        let project_dir = config.project_dir.clone();
         let state = AppState {
             token_rate: Arc::new(TokenRate::new(per_second)),
             login_throttle: Arc::default(),
@@ -149,6 +149,14 @@ impl Application {
             projects: projects.clone(),
             shutdown: shutdown.clone(),
         };
+        // Serving starts before the start-up project is synced (that takes a while): a k8x that fails to come up
+        // after this stops serving again.
+        let serving = shutdown.child_token();
+        let stop_serving = serving.clone().drop_guard();
+        let server = tokio::spawn(serve(listener, router(&state, address), serving));
+        if let Some(dir) = &project_dir {
+            load(&projects, dir).await?;
+        }
         let relay_stop = CancellationToken::new();
         let relay = tokio::spawn(backend::relay::run(store.clone(), bus.clone(), relay_stop.clone()));
         let queue = tokio::spawn(backend::dispatcher::queue::run(store.clone(), executor.shared(), shutdown.clone()));
@@ -156,11 +164,11 @@ impl Application {
             .reporting_to(state.readiness.clone())
             .limiting_chains_to(state.config.max_chain_executions);
         let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
-        let router = router(&state, address);
         tokio::spawn(sweep_sessions(DbSessionStore::new(state.store.clone()), shutdown.clone()));
         tokio::spawn(backend::projects::interval::run(projects, shutdown.clone()));
         tokio::spawn(backend::dispatcher::ticker::run(state.store.clone(), state.bus.clone(), shutdown.clone()));
-        Ok(Self { listener, address, router, state, shutdown, dispatcher, executor, kill, relay_stop, relay, queue })
+        stop_serving.disarm();
+        Ok(Self { address, server, state, shutdown, dispatcher, executor, kill, relay_stop, relay, queue })
     }
 
     /// The address actually bound (the port is the real one when the config asked for 0).
@@ -175,12 +183,7 @@ impl Application {
 
     /// Serves until shutdown, then drains: the dispatcher stops, running executions record their end.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let shutdown = self.shutdown.clone();
-        // The peer address reaches the handlers (sign-in throttling, the audit trail).
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let server =
-            axum::serve(self.listener, service).with_graceful_shutdown(async move { shutdown.cancelled().await });
-        let mut server = tokio::spawn(server.into_future());
+        let mut server = self.server;
         let mut dispatcher = self.dispatcher;
         // Whichever of the long-running tasks ends first says why; any of them ending stops the others, so a
         // supervisor can restart a k8x that can no longer do its job instead of one that silently half-works.
@@ -215,6 +218,13 @@ impl Application {
         tracing::info!("k8x stopped");
         served.context("the HTTP server task failed")?.context("serving HTTP")
     }
+}
+
+/// Serves `router` on `listener` until `stop` is cancelled. The peer address reaches the handlers (sign-in
+/// throttling, the audit trail).
+async fn serve(listener: TcpListener, router: Router, stop: CancellationToken) -> std::io::Result<()> {
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(async move { stop.cancelled().await }).await
 }
 
 /// On Kafka, k8x deduplicates through its database: a process on its own SQLite file must not join a consumer

@@ -20,6 +20,7 @@ mod projects;
 mod real_cluster;
 mod recovery;
 mod runs;
+mod startup;
 mod trusted;
 mod validate;
 mod values;

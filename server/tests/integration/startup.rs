@@ -1,0 +1,62 @@
+//! Start-up: k8x serves while its start-up project syncs, and dispatches only once the project is loaded.
+
+use backend::store::Store;
+use server::Application;
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::{client_builder, config, service, spawn_app, wait_until, Setup, ADMIN_TOKEN};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn k8x_serves_while_its_start_up_project_syncs_and_runs_what_came_meanwhile_once_it_is_loaded() {
+    // A first run makes the database and the project (named after its directory).
+    let dir = spawn_app().await.stop().await;
+    // The project gains a service; another k8x on this database is syncing the project right now, so this one's
+    // start-up sync waits for it.
+    service(
+        &dir.path().join("project"),
+        "late",
+        r#"{"name": "late", "type": "k8x_job", "trigger_events": ["t.late"]}"#,
+        "echo late",
+        &[],
+    );
+    let mut config = config(Setup::default(), dir.path());
+    config.listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let store = Store::connect(&config.database_url()).await.unwrap();
+    assert!(store.claim_sync("project", "another-k8x", chrono::Duration::seconds(60)).await.unwrap());
+    let shutdown = CancellationToken::new();
+    let building = tokio::spawn(Application::build(config.clone(), shutdown.clone()));
+
+    // Served before the start-up sync is done: health, and ingest (the event waits on the bus).
+    let base = format!("http://{}", config.listen);
+    let client = client_builder().build().unwrap();
+    wait_until(|| async { client.get(format!("{base}/health")).send().await.ok().filter(|r| r.status() == 200) }).await;
+    let posted = client
+        .post(format!("{base}/api/v1/events"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("ce-specversion", "1.0")
+        .header("ce-id", "early")
+        .header("ce-source", "/tests")
+        .header("ce-type", "t.late")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 202);
+    assert!(!building.is_finished(), "k8x was still loading its start-up project");
+    assert!(store.service("late").await.unwrap().is_none(), "the new service is not loaded yet");
+
+    // The other sync ends: this one loads the project, then dispatches what came meanwhile.
+    store.release_sync("project", "another-k8x").await.unwrap();
+    let app = building.await.unwrap().expect("k8x starts");
+    assert!(store.service("late").await.unwrap().is_some(), "the project is loaded when build returns");
+    let running = tokio::spawn(app.run_until_stopped());
+    let key = backend::ids::event_key("/tests", "early");
+    let ran = wait_until(|| async {
+        let rows = store.executions_of_event(&key).await.unwrap();
+        rows.into_iter().find(|r| r.status == "succeeded")
+    })
+    .await;
+    assert_eq!(ran.service, "late");
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+}
