@@ -74,7 +74,8 @@ impl Runner {
 }
 
 impl Application {
-    /// Wires everything up and binds `config.listen`.
+    /// Wires everything up, binds `config.listen` and serves from then on, loads the start-up project, then
+    /// starts the dispatcher.
     pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Result<Self> {
         private_data_dir(&config.data_dir)?;
         let instance = instance_id(&config.data_dir)?;
@@ -141,7 +142,7 @@ impl Application {
         let state = AppState {
             token_rate: Arc::new(TokenRate::new(per_second)),
             login_throttle: Arc::default(),
-            readiness: Readiness::default(),
+            readiness: Readiness::starting(),
             config: Arc::new(config),
             store: store.clone(),
             bus: bus.clone(),
@@ -164,6 +165,7 @@ impl Application {
             .reporting_to(state.readiness.clone())
             .limiting_chains_to(state.config.max_chain_executions);
         let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
+        state.readiness.started();
         tokio::spawn(sweep_sessions(DbSessionStore::new(state.store.clone()), shutdown.clone()));
         tokio::spawn(backend::projects::interval::run(projects, shutdown.clone()));
         tokio::spawn(backend::dispatcher::ticker::run(state.store.clone(), state.bus.clone(), shutdown.clone()));
@@ -181,7 +183,7 @@ impl Application {
         &self.state
     }
 
-    /// Serves until shutdown, then drains: the dispatcher stops, running executions record their end.
+    /// Runs until shutdown, then drains: serving and the dispatcher stop, running executions record their end.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let mut server = self.server;
         let mut dispatcher = self.dispatcher;

@@ -1,7 +1,7 @@
 //! The embedded bus: an append-only table of events plus one committed offset per consumer group.
 //!
-//! Publishing appends to the table through the store's writer ([`appender`]), which commits whatever
-//! publishes — and the store's other grouped writes — have queued up meanwhile in one transaction: an event is
+//! Publishing appends to the table through the store's grouped writer ([`appender`]), which commits whatever
+//! publishes (and, on SQLite, the store's other grouped writes) have queued up meanwhile in one transaction: an event is
 //! durable as soon as `publish` returns, and a busy k8x pays one commit per batch, not per event. Consumers read
 //! in offset order; a publish in this process wakes them at once, and they also poll so that events published by
 //! another process on the same database are found too.
@@ -70,7 +70,7 @@ impl EmbeddedBus {
     pub fn new(store: &Store) -> Self {
         let owner = uuid::Uuid::new_v4().to_string();
         let published = Arc::new(Notify::new());
-        let appender = appender::Appender::start(store.writer().clone(), published.clone());
+        let appender = appender::Appender::start(store.bus_writer().clone(), published.clone());
         Self { db: store.db().clone(), published, poll: Duration::from_millis(500), owner, appender }
     }
 }

@@ -41,7 +41,7 @@ impl Batch for Dispatches {
     /// The stored executions (new or as they were), in the order asked for.
     type Done = Vec<execution::Model>;
     const LIMIT: usize = 2_000;
-    /// After the bus's appends (which lock first on PostgreSQL).
+    /// After the bus's appends.
     const RANK: u8 = 1;
 
     fn weight(job: &Dispatch) -> usize {

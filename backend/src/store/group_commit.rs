@@ -4,8 +4,8 @@
 //! committed. Durability is unchanged — nobody hears "stored" before the commit — but a busy k8x pays one commit
 //! per batch instead of one per write, and SQLite's single writer stops being the queue everything waits in.
 //!
-//! The writer uses one connection at a time, so however many callers wait, the rest of k8x still finds
-//! connections free.
+//! The writer uses one connection at a time (its checkpointer, on SQLite, borrows another now and then), so
+//! however many callers wait, the rest of k8x still finds connections free.
 //!
 //! A batch the database refuses (a constraint, a value it cannot store; or a panic while writing it) is written
 //! again one job per transaction, so the bad job fails alone and its neighbours are stored; each caller gets its
@@ -36,24 +36,24 @@ pub trait Batch: Send + Sync + 'static {
     /// How much of a batch `job` takes (rows, say); a batch stops growing at [`Batch::LIMIT`].
     fn weight(job: &Self::Job) -> usize;
 
-    /// The most weight one statement's batch takes (a single heavier job is written alone).
+    /// The most weight one [`Batch::write`] call takes (a single heavier job is written alone).
     const LIMIT: usize;
 
-    /// Where this kind's batch comes in a transaction shared with other kinds: lower first. Every writer then
-    /// takes its locks in one order (on PostgreSQL, the bus's publish lock before any row).
+    /// Where this kind's batch comes in a transaction shared with other kinds: lower first, so that every
+    /// writer takes its locks in one order.
     const RANK: u8;
 
     /// Writes `jobs` inside `txn`; one answer per job, in order.
     async fn write(&self, txn: &DatabaseTransaction, jobs: &[Self::Job]) -> Result<Vec<Self::Done>, DbErr>;
 
-    /// Runs after each commit (wakes whoever reads what was written).
+    /// Runs after each commit that stored some of this kind's jobs (wakes whoever reads what was written).
     fn committed(&self) {}
 }
 
 /// How many jobs may wait for the writer before callers wait to queue.
 const QUEUE: usize = 8_192;
 
-/// The most weight of all kinds together that one transaction takes.
+/// A transaction stops gathering more jobs once their weight, of all kinds together, reaches this.
 const CYCLE: usize = 4_000;
 
 /// A database's writer: callers of every kind queue here; the writer task runs until every handle is gone.
@@ -143,25 +143,40 @@ async fn writer(db: DatabaseConnection, mut waiting: mpsc::Receiver<Box<dyn Lot>
                 lots.into_iter().for_each(|lot| lot.fail(&mut || passing(&err.to_string())));
             }
             Err(err) => {
-                tracing::warn!(%err, jobs, "a grouped write failed; writing its jobs one by one");
+                tracing::warn!(%err, jobs, "a grouped write failed; writing its lots, then the failing lot's jobs, alone");
                 drop(turn);
-                for alone in lots.into_iter().flat_map(|lot| lot.split()) {
-                    // A turn for each: the bus's lease renewals and offset commits go on between them.
-                    let turn = lane(&db).await;
-                    let mut alone = vec![alone];
-                    let written = in_one(&db, &mut alone).await;
-                    drop(turn);
-                    match written {
-                        Ok(()) => alone.into_iter().for_each(|lot| lot.answer()),
-                        Err(err) => {
-                            let mut err = Some(err);
-                            alone.into_iter().for_each(|lot| lot.fail(&mut || err.take().unwrap_or_else(no_answer)))
+                // Each lot alone first (a bad job of one kind does not make the others go one by one), then each
+                // job of a lot that still fails.
+                for lot in lots {
+                    if let Some(failed) = alone(&db, lot).await {
+                        for job in failed.split() {
+                            alone(&db, job).await;
                         }
                     }
                 }
             }
         }
     }
+}
+
+/// Writes `lot` in a transaction of its own, with a turn of its own (the bus's lease renewals and offset commits
+/// go on between such turns), and answers it; gives it back if it failed and has several jobs, to be split. A
+/// single job's failure is its caller's answer.
+async fn alone(db: &DatabaseConnection, lot: Box<dyn Lot>) -> Option<Box<dyn Lot>> {
+    let turn = lane(db).await;
+    let mut lots = vec![lot];
+    let written = in_one(db, &mut lots).await;
+    drop(turn);
+    let lot = lots.pop()?;
+    match written {
+        Ok(()) => lot.answer(),
+        Err(_) if lot.jobs() > 1 => return Some(lot),
+        Err(err) => {
+            let mut err = Some(err);
+            lot.fail(&mut || err.take().unwrap_or_else(no_answer));
+        }
+    }
+    None
 }
 
 /// The SQLite write lane (see [`lane`]).

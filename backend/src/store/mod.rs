@@ -94,9 +94,11 @@ struct Signals {
     listening: std::sync::Once,
     /// API tokens and their owners, remembered for a moment.
     credentials: credentials::Credentials,
-    /// The database's writer, which groups the writes of every kind into shared transactions (started at the
-    /// first grouped write).
+    /// The database's writer, which groups the writes of every kind into shared transactions (started when
+    /// first asked for).
     writer: std::sync::OnceLock<group_commit::Writer>,
+    /// On PostgreSQL, the embedded bus's own writer (see [`Store::bus_writer`]).
+    bus_writer: std::sync::OnceLock<group_commit::Writer>,
     /// Its kind that records events with their executions.
     dispatches: std::sync::OnceLock<group_commit::GroupCommit<events::Dispatches>>,
 }
@@ -112,6 +114,7 @@ impl Default for Signals {
             listening: std::sync::Once::new(),
             credentials: Default::default(),
             writer: Default::default(),
+            bus_writer: Default::default(),
             dispatches: Default::default(),
         }
     }
@@ -180,10 +183,20 @@ impl Store {
         &self.db
     }
 
-    /// The database's grouped writer (for the embedded bus's appends, which share its transactions). Needs a
-    /// Tokio runtime.
-    pub fn writer(&self) -> &group_commit::Writer {
+    /// The database's grouped writer. Needs a Tokio runtime.
+    fn writer(&self) -> &group_commit::Writer {
         self.signals.writer.get_or_init(|| group_commit::Writer::start(self.db.clone()))
+    }
+
+    /// The writer of the embedded bus's appends. On SQLite, the database's writer: appends share its
+    /// transactions with the dispatcher's records — one commit instead of two, one writer at a time anyway. On
+    /// PostgreSQL, where writers run side by side, one of their own: a dispatch never waits for the lock that
+    /// orders the publishers of every process. Needs a Tokio runtime.
+    pub fn bus_writer(&self) -> &group_commit::Writer {
+        match self.db.get_database_backend() {
+            sea_orm::DbBackend::Sqlite => self.writer(),
+            _ => self.signals.bus_writer.get_or_init(|| group_commit::Writer::start(self.db.clone())),
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! `GET /health`: 200 when the database answers. `GET /ready`: 200 when, besides, the dispatcher keeps up
-//! (503 with the reason once it has been stuck for [`STUCK_GRACE`]). No session needed for either.
+//! `GET /health`: 200 when the database answers. `GET /ready`: 200 when, besides, the dispatcher runs (503
+//! while k8x still loads its start-up project) and keeps up (503 with the reason once it has been stuck for
+//! [`STUCK_GRACE`]). No session needed for either.
 
 use axum::{extract::State, routing::get, Router};
 use sea_orm::ConnectionTrait;

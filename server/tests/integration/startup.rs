@@ -42,6 +42,8 @@ async fn k8x_serves_while_its_start_up_project_syncs_and_runs_what_came_meanwhil
         .await
         .unwrap();
     assert_eq!(posted.status(), 202);
+    let ready = client.get(format!("{base}/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "not ready before it dispatches");
     assert!(!building.is_finished(), "k8x was still loading its start-up project");
     assert!(store.service("late").await.unwrap().is_none(), "the new service is not loaded yet");
 
@@ -49,6 +51,8 @@ async fn k8x_serves_while_its_start_up_project_syncs_and_runs_what_came_meanwhil
     store.release_sync("project", "another-k8x").await.unwrap();
     let app = building.await.unwrap().expect("k8x starts");
     assert!(store.service("late").await.unwrap().is_some(), "the project is loaded when build returns");
+    let ready = client.get(format!("{base}/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 200, "ready once it dispatches");
     let running = tokio::spawn(app.run_until_stopped());
     let key = backend::ids::event_key("/tests", "early");
     let ran = wait_until(|| async {

@@ -30,7 +30,7 @@ impl Batch for Records {
     type Job = Vec<bus_record::ActiveModel>;
     type Done = ();
     const LIMIT: usize = MAX_STATEMENT;
-    /// First in a shared transaction: the publish lock is taken before any row.
+    /// First in a shared transaction (SQLite's; on PostgreSQL appends have a writer of their own).
     const RANK: u8 = 0;
 
     fn weight(job: &Self::Job) -> usize {

@@ -1,6 +1,6 @@
 //! Checkpoints beside the writer, on SQLite: after the grouped writer commits, this task copies the new pages
 //! of the write-ahead log into the database (a passive checkpoint: it takes no write lock and waits for no
-//! reader) on a connection of its own, fsync included. The commit that passes the log's size limit
+//! reader) on a pooled connection, fsync included. The commit that passes the log's size limit
 //! ([`super::super::WAL_CHECKPOINT_PAGES`]) then has little left to copy before the log starts over, instead of
 //! copying it all while every write waits behind it. Commits that come while a checkpoint runs are folded into
 //! the next one. PostgreSQL needs none of it.

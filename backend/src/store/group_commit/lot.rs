@@ -13,8 +13,9 @@ use super::Batch;
 /// Jobs of one kind, as the writer sees them.
 #[async_trait]
 pub(super) trait Lot: Send + 'static {
-    /// Its kind (the [`Batch`]'s type).
-    fn kind(&self) -> TypeId;
+    /// Its kind: the [`Batch`]'s type and which one of them (two handles may write the same type
+    /// differently).
+    fn kind(&self) -> (TypeId, usize);
     /// Where its batch comes in the transaction ([`Batch::RANK`]).
     fn rank(&self) -> u8;
     /// Its weight, summed over its jobs ([`Batch::weight`]).
@@ -36,14 +37,16 @@ pub(super) trait Lot: Send + 'static {
     fn split(self: Box<Self>) -> Vec<Box<dyn Lot>>;
 }
 
-/// Puts `next` into a lot of `lots` of its kind with room for it, or beside them.
-pub(super) fn gather(lots: &mut Vec<Box<dyn Lot>>, mut next: Box<dyn Lot>) {
-    for lot in lots.iter_mut() {
-        match lot.join(next) {
+/// Puts `next` into the last lot of its kind in `lots` if it has room (so a kind's jobs stay in the order
+/// they came), or after them.
+pub(super) fn gather(lots: &mut Vec<Box<dyn Lot>>, next: Box<dyn Lot>) {
+    let next = match lots.iter_mut().rev().find(|lot| lot.kind() == next.kind()) {
+        Some(last) => match last.join(next) {
             Ok(()) => return,
-            Err(back) => next = back,
-        }
-    }
+            Err(back) => back,
+        },
+        None => next,
+    };
     lots.push(next);
 }
 
@@ -51,6 +54,8 @@ pub(super) fn gather(lots: &mut Vec<Box<dyn Lot>>, mut next: Box<dyn Lot>) {
 pub(super) struct Typed<B: Batch> {
     batch: Arc<B>,
     jobs: Vec<B::Job>,
+    /// The jobs' weight, summed.
+    weight: usize,
     answers: Vec<oneshot::Sender<Result<B::Done, DbErr>>>,
     /// Filled by [`Lot::write`].
     done: Vec<B::Done>,
@@ -59,14 +64,14 @@ pub(super) struct Typed<B: Batch> {
 impl<B: Batch> Typed<B> {
     /// One caller's job.
     pub(super) fn new(batch: Arc<B>, job: B::Job, answer: oneshot::Sender<Result<B::Done, DbErr>>) -> Self {
-        Self { batch, jobs: vec![job], answers: vec![answer], done: Vec::new() }
+        Self { batch, weight: B::weight(&job), jobs: vec![job], answers: vec![answer], done: Vec::new() }
     }
 }
 
 #[async_trait]
 impl<B: Batch> Lot for Typed<B> {
-    fn kind(&self) -> TypeId {
-        TypeId::of::<B>()
+    fn kind(&self) -> (TypeId, usize) {
+        (TypeId::of::<B>(), Arc::as_ptr(&self.batch) as *const () as usize)
     }
 
     fn rank(&self) -> u8 {
@@ -74,7 +79,7 @@ impl<B: Batch> Lot for Typed<B> {
     }
 
     fn weight(&self) -> usize {
-        self.jobs.iter().map(B::weight).sum()
+        self.weight
     }
 
     fn jobs(&self) -> usize {
@@ -86,7 +91,8 @@ impl<B: Batch> Lot for Typed<B> {
             return Err(other);
         }
         let Ok(other) = other.into_any().downcast::<Self>() else { unreachable!("a lot of the kind just checked") };
-        let Self { jobs, answers, .. } = *other;
+        let Self { jobs, weight, answers, .. } = *other;
+        self.weight += weight;
         self.jobs.extend(jobs);
         self.answers.extend(answers);
         Ok(())

@@ -150,7 +150,7 @@ impl Batch for Words {
 
 /// On a current-thread runtime the jobs spawned together are all queued before the writer runs: one cycle.
 #[tokio::test]
-async fn kinds_share_a_transaction_in_rank_order_and_a_refused_job_of_one_kind_fails_alone() {
+async fn kinds_share_a_transaction_in_rank_order_and_a_refused_job_fails_alone_without_splitting_the_other_kinds() {
     let (_dir, db) = database().await;
     db.execute_unprepared("CREATE TABLE words (w TEXT PRIMARY KEY CHECK (w <> ''))").await.unwrap();
     let writer = Writer::start(db.clone());
@@ -195,9 +195,17 @@ async fn kinds_share_a_transaction_in_rank_order_and_a_refused_job_of_one_kind_f
     let rows = db.query_all_raw(Statement::from_string(DbBackend::Sqlite, "SELECT w FROM words ORDER BY w")).await;
     let words: Vec<String> = rows.unwrap().iter().map(|row| row.try_get("", "w").unwrap()).collect();
     assert_eq!(words, ["one", "three"], "the good words are stored, the empty one is not");
-    // Then one by one: each good job alone (two numbers, two words), the refused one failing alone.
-    assert_eq!(commits.load(Ordering::SeqCst), 2, "each number committed alone after the shared batch failed");
-    assert_eq!(log.lock().unwrap().len(), 4, "the words written together once, then each alone");
+    // Then each lot alone: the numbers in one transaction; the words fail again, so each word alone.
+    assert_eq!(
+        commits.load(Ordering::SeqCst),
+        1,
+        "the numbers' lot committed on its own after the shared batch failed"
+    );
+    assert_eq!(
+        log.lock().unwrap().iter().map(|w| w.split(' ').next().unwrap()).collect::<Vec<_>>(),
+        ["3", "3", "1", "1", "1"],
+        "the words together (shared), together (alone), then each alone"
+    );
 }
 
 /// Two kinds in one cycle make one commit: each kind hears of it once.
@@ -275,4 +283,23 @@ async fn pages_reach_the_database_file_after_commits_without_waiting_for_the_log
         size = std::fs::metadata(&file).unwrap().len();
     }
     assert!(size >= before + 20 * 8192, "the database file grew from {before} to only {size} bytes");
+}
+
+/// Two handles of one kind (say two buses on one store) are two batches: each writes and hears of its own jobs.
+#[tokio::test]
+async fn two_handles_of_one_kind_write_their_own_jobs() {
+    let (_dir, db) = database().await;
+    db.execute_unprepared("CREATE TABLE words (w TEXT PRIMARY KEY CHECK (w <> ''))").await.unwrap();
+    let writer = Writer::start(db.clone());
+    let numbers = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (first_log, second_log) =
+        (Arc::new(std::sync::Mutex::new(Vec::new())), Arc::new(std::sync::Mutex::new(Vec::new())));
+    let first = GroupCommit::on(writer.clone(), Words(first_log.clone(), numbers.clone()));
+    let second = GroupCommit::on(writer.clone(), Words(second_log.clone(), numbers));
+    let a = tokio::spawn(async move { first.write("a".into()).await });
+    let b = tokio::spawn(async move { second.write("bb".into()).await });
+    assert_eq!(a.await.unwrap().unwrap(), 1);
+    assert_eq!(b.await.unwrap().unwrap(), 2);
+    assert_eq!(*first_log.lock().unwrap(), ["1 words after 0 numbers"]);
+    assert_eq!(*second_log.lock().unwrap(), ["1 words after 0 numbers"]);
 }
