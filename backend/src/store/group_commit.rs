@@ -134,9 +134,11 @@ async fn writer(db: DatabaseConnection, mut waiting: mpsc::Receiver<Box<dyn Lot>
                 // Callers hear first (an HTTP caller gets its answer sooner), then whoever acts on the writes.
                 lots.into_iter().for_each(|lot| lot.answer());
             }
+            // One job, so one lot: its caller hears the error itself.
             Err(err) if jobs == 1 => {
-                let mut err = Some(err);
-                lots.into_iter().for_each(|lot| lot.fail(&mut || err.take().unwrap_or_else(no_answer)));
+                if let Some(lot) = lots.pop() {
+                    fail_alone(lot, err);
+                }
             }
             Err(err) if super::is_transient(&err) => {
                 tracing::warn!(%err, jobs, "a grouped write failed for a passing reason");
@@ -171,12 +173,15 @@ async fn alone(db: &DatabaseConnection, lot: Box<dyn Lot>) -> Option<Box<dyn Lot
     match written {
         Ok(()) => lot.answer(),
         Err(_) if lot.jobs() > 1 => return Some(lot),
-        Err(err) => {
-            let mut err = Some(err);
-            lot.fail(&mut || err.take().unwrap_or_else(no_answer));
-        }
+        Err(err) => fail_alone(lot, err),
     }
     None
+}
+
+/// Gives the one caller of `lot` the error its job met.
+fn fail_alone(lot: Box<dyn Lot>, err: DbErr) {
+    let mut err = Some(err);
+    lot.fail(&mut || err.take().unwrap_or_else(no_answer));
 }
 
 /// The SQLite write lane (see [`lane`]).
