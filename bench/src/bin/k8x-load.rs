@@ -5,7 +5,10 @@
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use k8x_bench::stats::{ms, percentile};
+use k8x_bench::{
+    client::{Kind, Target},
+    stats::{ms, percentile},
+};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Mode {
@@ -45,15 +48,17 @@ struct Tally {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    // Event ids unique to this run, so that every event is new to k8x.
-    let run = format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos());
+    let kind = match args.mode {
+        Mode::Events => Kind::Event(args.event_type.parse()?),
+        Mode::Get => Kind::Get,
+    };
+    let target = Target::new(&args.url, args.token.as_deref(), kind)?;
     let start = Instant::now() + Duration::from_secs_f64(args.warmup);
     let end = start + Duration::from_secs_f64(args.seconds);
     let mut workers = Vec::new();
     for worker in 0..args.connections {
-        let client = reqwest::Client::builder().pool_max_idle_per_host(1).build()?;
-        let (url, token, mode, ty, run) =
-            (args.url.clone(), args.token.clone(), args.mode, args.event_type.clone(), run.clone());
+        let mut sender = target.connect().await?;
+        let target = target.clone();
         workers.push(tokio::spawn(async move {
             let mut tally = Tally { latencies: Vec::new(), errors: 0, first_error: None };
             let mut n = 0u64;
@@ -63,36 +68,22 @@ async fn main() -> anyhow::Result<()> {
                     break;
                 }
                 n += 1;
-                let request = match mode {
-                    Mode::Events => client
-                        .post(&url)
-                        .header("ce-specversion", "1.0")
-                        .header("ce-id", format!("{run}-{worker}-{n}"))
-                        .header("ce-source", "/bench")
-                        .header("ce-type", &ty)
-                        .header("content-type", "application/json")
-                        .body(format!("{{\"n\":{n}}}")),
-                    Mode::Get => client.get(&url),
-                };
-                let request = match &token {
-                    Some(token) => request.bearer_auth(token),
-                    None => request,
-                };
-                let outcome = match request.send().await {
-                    Ok(response) if response.status().is_success() => {
-                        response.bytes().await.map(|_| ()).map_err(|e| e.to_string())
+                let outcome = target.send(&mut sender, worker, n).await;
+                let failed = outcome.is_err();
+                if sent >= start {
+                    match outcome {
+                        Ok(()) => tally.latencies.push(sent.elapsed()),
+                        Err(why) => {
+                            tally.errors += 1;
+                            tally.first_error.get_or_insert(why);
+                        }
                     }
-                    Ok(response) => Err(format!("HTTP {}", response.status())),
-                    Err(err) => Err(err.to_string()),
-                };
-                if sent < start {
-                    continue;
                 }
-                match outcome {
-                    Ok(()) => tally.latencies.push(sent.elapsed()),
-                    Err(why) => {
-                        tally.errors += 1;
-                        tally.first_error.get_or_insert(why);
+                if failed {
+                    // The server may have closed the connection: open another, or stop this worker.
+                    match target.connect().await {
+                        Ok(fresh) => sender = fresh,
+                        Err(_) => break,
                     }
                 }
             }
