@@ -133,6 +133,12 @@ impl Application {
                 Runner::Kubernetes(executor.await?)
             }
         };
+        // A run of this k8x killed mid-sync left its claim on the project: let go of it, or the start-up sync
+        // below would wait out its lease.
+        let released = store.release_abandoned_syncs(&instance).await?;
+        if released > 0 {
+            tracing::warn!(released, "released project sync claims this k8x held when it stopped mid-sync");
+        }
         let projects = Projects::new(store.clone(), config.data_dir.clone(), instance.clone());
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let address = listener.local_addr()?;

@@ -176,6 +176,22 @@ impl Store {
         Ok(())
     }
 
+    /// Lets go of the sync claims an earlier run of process `instance` left behind (claims are `instance#…`):
+    /// it was stopped mid-sync, and waiting out its lease would hold those projects for minutes. Called at
+    /// start-up, before this run claims anything. Returns how many were released.
+    pub async fn release_abandoned_syncs(&self, instance: &str) -> Result<usize> {
+        let prefix = format!("{instance}#");
+        let held = project::Entity::find().filter(project::Column::SyncClaimedBy.is_not_null()).all(&self.db).await?;
+        let mut released = 0;
+        for project in held {
+            if let Some(token) = project.sync_claimed_by.filter(|token| token.starts_with(&prefix)) {
+                self.release_sync(&project.name, &token).await?;
+                released += 1;
+            }
+        }
+        Ok(released)
+    }
+
     /// Lets go of a claim `owner` holds.
     pub async fn release_sync(&self, name: &str, owner: &str) -> Result<()> {
         use project::Column as C;

@@ -64,3 +64,34 @@ async fn k8x_serves_while_its_start_up_project_syncs_and_runs_what_came_meanwhil
     shutdown.cancel();
     running.await.unwrap().unwrap();
 }
+
+/// A k8x killed mid-sync leaves its claim on the project (a five-minute lease). Restarted on the same data
+/// directory it is the same instance: it lets go of that claim at once and loads the project, instead of
+/// waiting and then dispatching with services missing. A claim of another instance still holds (above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_k8x_takes_back_the_sync_claim_its_killed_run_left() {
+    let dir = spawn_app().await.stop().await;
+    service(
+        &dir.path().join("project"),
+        "late",
+        r#"{"name": "late", "type": "k8x_job", "trigger_events": ["t.late"]}"#,
+        "echo late",
+        &[],
+    );
+    let mut config = config(Setup::default(), dir.path());
+    config.listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let instance = std::fs::read_to_string(config.data_dir.join("instance")).unwrap();
+    let store = Store::connect(&config.database_url()).await.unwrap();
+    let left = format!("{}#killed-mid-sync", instance.trim());
+    assert!(store.claim_sync("project", &left, chrono::Duration::minutes(5)).await.unwrap());
+
+    let shutdown = CancellationToken::new();
+    let app =
+        tokio::time::timeout(std::time::Duration::from_secs(20), Application::build(config.clone(), shutdown.clone()))
+            .await
+            .expect("k8x did not wait out its own old claim")
+            .expect("k8x starts");
+    assert!(store.service("late").await.unwrap().is_some(), "the project is loaded when build returns");
+    shutdown.cancel();
+    app.run_until_stopped().await.unwrap();
+}
