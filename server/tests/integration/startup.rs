@@ -8,20 +8,8 @@ use crate::helpers::{client_builder, config, service, spawn_app, wait_until, Set
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn k8x_serves_while_its_start_up_project_syncs_and_runs_what_came_meanwhile_once_it_is_loaded() {
-    // A first run makes the database and the project (named after its directory).
-    let dir = spawn_app().await.stop().await;
-    // The project gains a service; another k8x on this database is syncing the project right now, so this one's
-    // start-up sync waits for it.
-    service(
-        &dir.path().join("project"),
-        "late",
-        r#"{"name": "late", "type": "k8x_job", "trigger_events": ["t.late"]}"#,
-        "echo late",
-        &[],
-    );
-    let mut config = config(Setup::default(), dir.path());
-    config.listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let store = Store::connect(&config.database_url()).await.unwrap();
+    let (_dir, config, store) = stopped_with_a_new_service().await;
+    // Another k8x on this database is syncing the project right now, so this one's start-up sync waits for it.
     assert!(store.claim_sync("project", "another-k8x", chrono::Duration::seconds(60)).await.unwrap());
     let shutdown = CancellationToken::new();
     let building = tokio::spawn(Application::build(config.clone(), shutdown.clone()));
@@ -70,18 +58,8 @@ async fn k8x_serves_while_its_start_up_project_syncs_and_runs_what_came_meanwhil
 /// waiting and then dispatching with services missing. A claim of another instance still holds (above).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_k8x_takes_back_the_sync_claim_its_killed_run_left() {
-    let dir = spawn_app().await.stop().await;
-    service(
-        &dir.path().join("project"),
-        "late",
-        r#"{"name": "late", "type": "k8x_job", "trigger_events": ["t.late"]}"#,
-        "echo late",
-        &[],
-    );
-    let mut config = config(Setup::default(), dir.path());
-    config.listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (_dir, config, store) = stopped_with_a_new_service().await;
     let instance = std::fs::read_to_string(config.data_dir.join("instance")).unwrap();
-    let store = Store::connect(&config.database_url()).await.unwrap();
     let left = format!("{}#killed-mid-sync", instance.trim());
     assert!(store.claim_sync("project", &left, chrono::Duration::minutes(5)).await.unwrap());
 
@@ -94,4 +72,21 @@ async fn a_restarted_k8x_takes_back_the_sync_claim_its_killed_run_left() {
     assert!(store.service("late").await.unwrap().is_some(), "the project is loaded when build returns");
     shutdown.cancel();
     app.run_until_stopped().await.unwrap();
+}
+
+/// A k8x that ran once (making the database and the project, named after its directory) and stopped, and whose
+/// project has since gained service `late` (on `t.late`): its directory, a config to start it again, its store.
+async fn stopped_with_a_new_service() -> (tempfile::TempDir, backend::config::Config, Store) {
+    let dir = spawn_app().await.stop().await;
+    service(
+        &dir.path().join("project"),
+        "late",
+        r#"{"name": "late", "type": "k8x_job", "trigger_events": ["t.late"]}"#,
+        "echo late",
+        &[],
+    );
+    let mut config = config(Setup::default(), dir.path());
+    config.listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let store = Store::connect(&config.database_url()).await.unwrap();
+    (dir, config, store)
 }
