@@ -274,6 +274,19 @@ impl TestApp {
     }
 }
 
+/// A binary-mode CloudEvent `id` of type `ty` (source `/tests`, data `{}`) for ingest at `base`, with the admin
+/// token: for a k8x a test reaches by address rather than through a [`TestApp`].
+pub fn event_to(client: &reqwest::Client, base: &str, id: &str, ty: &str) -> reqwest::RequestBuilder {
+    client
+        .post(format!("{base}/api/v1/events"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("ce-specversion", "1.0")
+        .header("ce-id", id)
+        .header("ce-source", "/tests")
+        .header("ce-type", ty)
+        .body("{}")
+}
+
 /// Posts `count` events to ingest at `base` (32 at a time) with clients that give up after 1–3 ms, so that many
 /// requests go away mid-flight; returns how many were abandoned (not answered 202).
 pub async fn abandon_requests(base: &str, count: usize) -> usize {
@@ -282,14 +295,7 @@ pub async fn abandon_requests(base: &str, count: usize) -> usize {
         (1..=3).map(|ms| reqwest::Client::builder().timeout(Duration::from_millis(ms)).build().unwrap()).collect();
     let accepted: Vec<bool> = futures::stream::iter(0..count)
         .map(|n| {
-            let request = hasty[n % 3]
-                .post(format!("{base}/api/v1/events"))
-                .bearer_auth(ADMIN_TOKEN)
-                .header("ce-specversion", "1.0")
-                .header("ce-id", format!("abandoned-{n}"))
-                .header("ce-source", "/tests")
-                .header("ce-type", "nobody.listens")
-                .body("{}");
+            let request = event_to(&hasty[n % 3], base, &format!("abandoned-{n}"), "nobody.listens");
             async move { request.send().await.is_ok_and(|r| r.status() == 202) }
         })
         .buffer_unordered(32)

@@ -113,17 +113,7 @@ async fn a_broker_that_goes_away_gets_503s_and_everything_resumes_when_it_is_bac
     broker.stop().await;
     let patient = crate::helpers::client_builder().timeout(Duration::from_secs(60)).build().unwrap();
     let started = Instant::now();
-    let refused = patient
-        .post(app.url("/api/v1/events"))
-        .bearer_auth(crate::helpers::ADMIN_TOKEN)
-        .header("ce-specversion", "1.0")
-        .header("ce-id", "during")
-        .header("ce-source", "/tests")
-        .header("ce-type", "t.quick")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let refused = crate::helpers::event_to(&patient, &app.url(""), "during", "t.quick").send().await.unwrap();
     let waited = started.elapsed();
     assert_eq!(refused.status(), 503, "never 202 while the broker is away");
     assert!(refused.headers().contains_key("retry-after"));

@@ -227,18 +227,7 @@ async fn the_demo_project_runs_on_kubernetes() {
     let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../demo");
     let setup = Setup { kube: Some(cluster.kube.clone()), project_dir: Some(demo), ..Setup::default() };
     let app = spawn(setup, TempDir::new().unwrap()).await;
-    let response = app
-        .client
-        .post(app.url("/api/v1/events"))
-        .header("ce-specversion", "1.0")
-        .header("ce-id", "demo-1")
-        .header("ce-source", "/tests")
-        .header("ce-type", "ferris.apps.minio.file_uploaded")
-        .header("content-type", "application/json")
-        .body(r#"{"bucket": "uploads"}"#)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_event("demo-1", "ferris.apps.minio.file_uploaded", json!({"bucket": "uploads"})).await;
     assert_eq!(response.status(), 202);
     let key = backend::ids::event_key("/tests", "demo-1");
     let run = wait_until(|| async {

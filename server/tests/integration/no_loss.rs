@@ -87,16 +87,7 @@ async fn post_until_accepted(client: &reqwest::Client, bases: &[String], id: &st
     let mut retries = 0;
     loop {
         for base in bases {
-            let response = client
-                .post(format!("{base}/api/v1/events"))
-                .bearer_auth(helpers::ADMIN_TOKEN)
-                .header("ce-specversion", "1.0")
-                .header("ce-id", id)
-                .header("ce-source", "/no-loss")
-                .header("ce-type", "t.tick")
-                .body("{}")
-                .send()
-                .await;
+            let response = helpers::event_to(client, base, id, "t.tick").send().await;
             if response.is_ok_and(|r| r.status() == 202) {
                 return retries;
             }
@@ -369,17 +360,7 @@ async fn after_abandoned_requests_a_sigterm_stops_k8x_cleanly_and_lets_the_runni
     assert_eq!(client.get(format!("{base}/health")).send().await.unwrap().status(), 200);
 
     // Something runs when the SIGTERM comes: it is let finish.
-    let posted = client
-        .post(format!("{base}/api/v1/events"))
-        .bearer_auth(helpers::ADMIN_TOKEN)
-        .header("ce-specversion", "1.0")
-        .header("ce-id", "last-one")
-        .header("ce-source", "/tests")
-        .header("ce-type", "t.slowpoke")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let posted = helpers::event_to(&client, &base, "last-one", "t.slowpoke").send().await.unwrap();
     assert_eq!(posted.status(), 202);
     let status = || async {
         let sql = "SELECT status FROM executions WHERE event_id = 'last-one'".to_owned();

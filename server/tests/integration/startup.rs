@@ -4,7 +4,7 @@ use backend::store::Store;
 use server::Application;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{client_builder, config, service, spawn_app, wait_until, Setup, ADMIN_TOKEN};
+use crate::helpers::{client_builder, config, event_to, service, spawn_app, wait_until, Setup};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn k8x_serves_while_its_start_up_project_syncs_and_runs_what_came_meanwhile_once_it_is_loaded() {
@@ -18,17 +18,7 @@ async fn k8x_serves_while_its_start_up_project_syncs_and_runs_what_came_meanwhil
     let base = format!("http://{}", config.listen);
     let client = client_builder().build().unwrap();
     wait_until(|| async { client.get(format!("{base}/health")).send().await.ok().filter(|r| r.status() == 200) }).await;
-    let posted = client
-        .post(format!("{base}/api/v1/events"))
-        .bearer_auth(ADMIN_TOKEN)
-        .header("ce-specversion", "1.0")
-        .header("ce-id", "early")
-        .header("ce-source", "/tests")
-        .header("ce-type", "t.late")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let posted = event_to(&client, &base, "early", "t.late").send().await.unwrap();
     assert_eq!(posted.status(), 202);
     let ready = client.get(format!("{base}/ready")).send().await.unwrap();
     assert_eq!(ready.status(), 503, "not ready before it dispatches");
