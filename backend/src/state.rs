@@ -14,9 +14,27 @@ use crate::{
     store::Store,
 };
 
-/// Shared by the HTTP routes, the UI's server functions and the background tasks. Cheap to clone.
+/// Shared by the HTTP routes, the UI's server functions and the background tasks: one reference count to clone
+/// (handlers and middleware clone it on every request). Reads as the [`Shared`] it holds.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     /// The configuration k8x started with.
     pub config: Arc<Config>,
     /// Services, events, executions and logs.

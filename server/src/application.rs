@@ -19,6 +19,7 @@ use backend::{
     dispatcher::{Dispatcher, Readiness},
     executor::{kubernetes::Settings, Executor, KubernetesExecutor, LocalExecutor},
     projects::Projects,
+    state::Shared,
     store::Store,
     AppState,
 };
@@ -145,7 +146,7 @@ impl Application {
         let per_second = NonZeroU32::new(config.token_requests_per_second)
             .context("token_requests_per_second must be at least 1")?;
         let project_dir = config.project_dir.clone();
-        let state = AppState {
+        let state = AppState::new(Shared {
             token_rate: Arc::new(TokenRate::new(per_second)),
             login_throttle: Arc::default(),
             readiness: Readiness::starting(),
@@ -155,7 +156,7 @@ impl Application {
             executor: executor.shared(),
             projects: projects.clone(),
             shutdown: shutdown.clone(),
-        };
+        });
         // Serving starts before the start-up project is synced (that takes a while): a k8x that fails to come up
         // after this stops serving again.
         let serving = shutdown.child_token();

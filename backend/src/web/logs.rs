@@ -54,20 +54,21 @@ async fn download(
     principal.require(Permission::Read)?;
     state.store.execution(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no execution `{id}`")))?;
     let disposition = format!("attachment; filename=\"{id}.log\"");
-    let pages = futures::stream::try_unfold((state.store, id, 0_i64, false), |(store, id, after, done)| async move {
-        if done {
-            return Ok(None);
-        }
-        let lines = store.log_after(&id, after, DOWNLOAD_PAGE).await?;
-        let done = (lines.len() as u64) < DOWNLOAD_PAGE;
-        let after = lines.last().map_or(after, |line| line.seq);
-        let mut text = String::with_capacity(lines.iter().map(|line| line.text.len() + 1).sum());
-        for line in lines {
-            text.push_str(&line.text);
-            text.push('\n');
-        }
-        Ok::<_, crate::store::StoreError>(Some((text, (store, id, after, done))))
-    });
+    let pages =
+        futures::stream::try_unfold((state.store.clone(), id, 0_i64, false), |(store, id, after, done)| async move {
+            if done {
+                return Ok(None);
+            }
+            let lines = store.log_after(&id, after, DOWNLOAD_PAGE).await?;
+            let done = (lines.len() as u64) < DOWNLOAD_PAGE;
+            let after = lines.last().map_or(after, |line| line.seq);
+            let mut text = String::with_capacity(lines.iter().map(|line| line.text.len() + 1).sum());
+            for line in lines {
+                text.push_str(&line.text);
+                text.push('\n');
+            }
+            Ok::<_, crate::store::StoreError>(Some((text, (store, id, after, done))))
+        });
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
         Body::from_stream(pages),
@@ -87,7 +88,7 @@ async fn stream(
     Query(After { after }): Query<After>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     principal.require(Permission::Read)?;
-    Ok(Sse::new(follow(state.store, state.shutdown, id, after)).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(follow(state.store.clone(), state.shutdown.clone(), id, after)).keep_alive(KeepAlive::default()))
 }
 
 fn follow(
