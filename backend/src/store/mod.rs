@@ -266,6 +266,18 @@ mod tests {
         assert_eq!(super::sqlite_file("postgres://localhost/k8x"), None);
     }
 
+    /// `.cargo/config.toml` builds SQLite with `SQLITE_ENABLE_QPSG`: a statement with a bound LIMIT (every
+    /// `.one()`) is compiled once, not again each time it is bound.
+    #[tokio::test]
+    async fn sqlite_is_built_with_a_stable_query_planner() {
+        use sea_orm::{ConnectionTrait, Statement};
+        let store = super::Store::connect("sqlite::memory:").await.unwrap();
+        let sql = "SELECT count(*) FROM pragma_compile_options WHERE compile_options = 'ENABLE_QPSG'";
+        let row = store.db.query_one_raw(Statement::from_string(store.db.get_database_backend(), sql)).await.unwrap();
+        let found: i64 = row.unwrap().try_get_by_index(0).unwrap();
+        assert_eq!(found, 1, "SQLite was built without ENABLE_QPSG (LIBSQLITE3_FLAGS in .cargo/config.toml)");
+    }
+
     #[tokio::test]
     async fn every_sqlite_connection_checkpoints_its_log_early() {
         use sea_orm::{ConnectionTrait, Statement};
