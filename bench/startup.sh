@@ -23,11 +23,17 @@ out=$("$FIRST_PAGE" --expect 405 http://127.0.0.1:3999/api/v1/events -- "$BARE" 
 pids+=("$(field "$out" pid)")
 figure "bare handler: start -> first answer (baseline)" "$(field "$out" first_page_ms)" "ms"
 
+# stop_k8x: stops the k8x start_once left running and waits until it has exited.
+stop_k8x() {
+  kill -TERM "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+}
+
 start_once "fresh data directory: migrations, first admin"
-kill -TERM "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+stop_k8x
 for run in 1 2 3; do
   start_once "again, on that data directory (run $run)"
-  [ "$run" = 3 ] || { kill -TERM "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done; }
+  [ "$run" = 3 ] || stop_k8x
 done
 sleep 3
 figure "idle RSS" "$(awk '/VmRSS/ { printf "%d", $2 / 1024 }' "/proc/$pid/status")" "MB"
