@@ -185,6 +185,8 @@ impl Store {
         let mut released = 0;
         for project in held {
             if let Some(token) = project.sync_claimed_by.filter(|token| token.starts_with(&prefix)) {
+                // Its record first, while the claim still keeps other syncs of the project out.
+                self.end_interrupted_syncs(&project.name).await?;
                 self.release_sync(&project.name, &token).await?;
                 released += 1;
             }
@@ -205,8 +207,10 @@ impl Store {
         Ok(())
     }
 
-    /// Records that a sync of `project` started; returns its id.
+    /// Records that a sync of `project` started; returns its id. Called with the project's claim held, so a sync
+    /// still recorded as running is one whose process stopped before it ended: it is recorded as failed first.
     pub async fn start_sync(&self, project: &str, trigger: &str) -> Result<i64> {
+        self.end_interrupted_syncs(project).await?;
         let row = project_sync::ActiveModel {
             project: Set(project.to_owned()),
             trigger: Set(trigger.to_owned()),
@@ -306,14 +310,26 @@ impl Store {
         Ok(Finished::Done)
     }
 
+    /// Records the syncs of `project` still recorded as running as failed: the k8x process running them stopped
+    /// (their claim is gone, or is its own left behind). Their services were left untouched.
+    async fn end_interrupted_syncs(&self, project: &str) -> Result<()> {
+        let which = project_sync::Column::Project.eq(project);
+        self.fail_running_syncs(which, "interrupted: the k8x process running it stopped before it ended").await
+    }
+
     /// Records sync `id` as failed with `error` (its services untouched).
     pub async fn fail_sync(&self, id: i64, error: &str) -> Result<()> {
+        self.fail_running_syncs(project_sync::Column::Id.eq(id), error).await
+    }
+
+    /// Records the syncs `which` selects that are still running as failed with `error`.
+    async fn fail_running_syncs(&self, which: impl sea_orm::sea_query::IntoCondition, error: &str) -> Result<()> {
         use project_sync::Column as C;
         project_sync::Entity::update_many()
             .col_expr(C::Result, Expr::value("failed"))
             .col_expr(C::Error, Expr::value(error))
             .col_expr(C::FinishedAt, Expr::value(Utc::now()))
-            .filter(C::Id.eq(id))
+            .filter(which)
             .filter(C::Result.eq("running"))
             .exec(&self.db)
             .await?;

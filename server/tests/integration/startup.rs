@@ -45,13 +45,15 @@ async fn k8x_serves_while_its_start_up_project_syncs_and_runs_what_came_meanwhil
 
 /// A k8x killed mid-sync leaves its claim on the project (a five-minute lease). Restarted on the same data
 /// directory it is the same instance: it lets go of that claim at once and loads the project, instead of
-/// waiting and then dispatching with services missing. A claim of another instance still holds (above).
+/// waiting and then dispatching with services missing; the killed sync is recorded as failed, not left
+/// running. A claim of another instance still holds (above).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_k8x_takes_back_the_sync_claim_its_killed_run_left() {
     let (_dir, config, store) = stopped_with_a_new_service().await;
     let instance = std::fs::read_to_string(config.data_dir.join("instance")).unwrap();
     let left = format!("{}#killed-mid-sync", instance.trim());
     assert!(store.claim_sync("project", &left, chrono::Duration::minutes(5)).await.unwrap());
+    let killed = store.start_sync("project", "startup").await.unwrap();
 
     let shutdown = CancellationToken::new();
     let app =
@@ -60,8 +62,28 @@ async fn a_restarted_k8x_takes_back_the_sync_claim_its_killed_run_left() {
             .expect("k8x did not wait out its own old claim")
             .expect("k8x starts");
     assert!(store.service("late").await.unwrap().is_some(), "the project is loaded when build returns");
+    let syncs = store.syncs("project", 10).await.unwrap();
+    let row = syncs.iter().find(|s| s.id == killed).expect("the killed sync's record stays");
+    assert_eq!(row.result, "failed");
+    assert!(row.error.as_deref().unwrap_or_default().contains("interrupted"), "{:?}", row.error);
+    assert!(row.finished_at.is_some());
+    assert!(syncs.iter().all(|s| s.result != "running"), "{syncs:?}");
     shutdown.cancel();
     app.run_until_stopped().await.unwrap();
+}
+
+/// A sync whose process stopped mid-way, and whose claim ran out instead of being taken back (another k8x was
+/// running it): the next sync of the project records it as failed before it starts.
+#[tokio::test]
+async fn the_next_sync_ends_a_sync_whose_process_stopped() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    let project = backend::store::entities::project::Model::new("p", "webhook-secret".to_owned());
+    assert!(store.add_project(project).await.unwrap());
+    let gone = store.start_sync("p", "interval").await.unwrap();
+    let next = store.start_sync("p", "manual").await.unwrap();
+    let syncs = store.syncs("p", 10).await.unwrap();
+    let result = |id| syncs.iter().find(|s| s.id == id).map(|s| s.result.as_str()).unwrap();
+    assert_eq!((result(gone), result(next)), ("failed", "running"));
 }
 
 /// A k8x that ran once (making the database and the project, named after its directory) and stopped, and whose

@@ -115,7 +115,11 @@ impl<B: Batch> Lot for Typed<B> {
         for (answer, done) in self.answers.into_iter().zip(self.done) {
             let _ = answer.send(Ok(done));
         }
-        self.batch.committed();
+        // A kind's hook that panics must not take the writer, and every later write, down with it.
+        let batch = &self.batch;
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| batch.committed())).is_err() {
+            tracing::error!("a grouped write's after-commit hook panicked; its writes are committed");
+        }
     }
 
     fn fail(self: Box<Self>, err: &mut dyn FnMut() -> DbErr) {

@@ -7,12 +7,13 @@ use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 
 use super::*;
 
-/// Stores numbers; the table refuses negative ones. Counts commits, and notes how many jobs each write took.
-struct Numbers(Arc<AtomicUsize>, Arc<std::sync::Mutex<Vec<usize>>>);
+/// Stores numbers; the table refuses negative ones. Counts commits, and notes how many jobs each write took;
+/// with its third field set, its after-commit hook panics (once it has counted).
+struct Numbers(Arc<AtomicUsize>, Arc<std::sync::Mutex<Vec<usize>>>, bool);
 
 impl Numbers {
     fn new(commits: &Arc<AtomicUsize>) -> Self {
-        Self(commits.clone(), Arc::default())
+        Self(commits.clone(), Arc::default(), false)
     }
 }
 
@@ -42,6 +43,9 @@ impl Batch for Numbers {
 
     fn committed(&self) {
         self.0.fetch_add(1, Ordering::SeqCst);
+        if self.2 {
+            panic!("an after-commit hook's bug");
+        }
     }
 }
 
@@ -302,4 +306,15 @@ async fn two_handles_of_one_kind_write_their_own_jobs() {
     assert_eq!(b.await.unwrap().unwrap(), 2);
     assert_eq!(*first_log.lock().unwrap(), ["1 words after 0 numbers"]);
     assert_eq!(*second_log.lock().unwrap(), ["1 words after 0 numbers"]);
+}
+
+#[tokio::test]
+async fn a_panicking_after_commit_hook_leaves_the_writer_running() {
+    let (_dir, db) = database().await;
+    let commits = Arc::new(AtomicUsize::new(0));
+    let writer = GroupCommit::on(Writer::start(db.clone()), Numbers(commits.clone(), Arc::default(), true));
+    assert_eq!(writer.write(1).await.unwrap(), 2);
+    assert_eq!(writer.write(2).await.unwrap(), 4, "the writer still writes after the hook panicked");
+    assert_eq!(stored(&db).await, vec![1, 2]);
+    assert_eq!(commits.load(Ordering::SeqCst), 2);
 }
