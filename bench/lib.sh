@@ -21,9 +21,10 @@ build_release() {
   if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
     "$K8X_ROOT/scripts/setup.sh" >/dev/null
     "$K8X_ROOT/scripts/build.sh" --release >&2
-    RUSTFLAGS="${RUSTFLAGS:-} $K8X_RELEASE_RUSTFLAGS" cargo build --release -p k8x-bench >&2
+    RUSTFLAGS="${RUSTFLAGS:-} $(k8x_server_rustflags)" cargo build --release -p k8x-bench >&2
   fi
-  K8X_BIN="$CARGO_TARGET_DIR/release/k8x"
+  # K8X_BIN may name another build of k8x (scripts/pgo.sh runs these workloads on an instrumented one).
+  K8X_BIN="${K8X_BIN:-$CARGO_TARGET_DIR/release/k8x}"
   LOAD="$CARGO_TARGET_DIR/release/k8x-load"
   BARE="$CARGO_TARGET_DIR/release/bare-ingest"
 }

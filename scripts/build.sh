@@ -21,8 +21,9 @@ fi
 
 site="$K8X_ROOT/target/site"
 mkdir -p "$site/pkg"
+user_rustflags="${RUSTFLAGS:-}"
 if $release; then
-  export RUSTFLAGS="${RUSTFLAGS:-} $K8X_RELEASE_RUSTFLAGS"
+  export RUSTFLAGS="$user_rustflags $K8X_RELEASE_RUSTFLAGS"
   # wasm-opt from npm's binaryen: Debian's binaryen 108 writes a wasm that fails in the browser.
   binaryen="$K8X_TOOLS/binaryen"
   if [ ! -x "$binaryen/node_modules/.bin/wasm-opt" ]; then
@@ -56,7 +57,7 @@ fi
 cp style/main.css "$site/pkg/k8x.css"
 cp -r public/. "$site/"
 if $release; then
-  cargo build -p server --bin k8x --release
+  RUSTFLAGS="$user_rustflags $(k8x_server_rustflags)" cargo build -p server --bin k8x --release
 else
   cargo build -p server --bin k8x
 fi

@@ -20,8 +20,9 @@ apt_install() {
 }
 
 # C tools for rdkafka's bundled librdkafka (cmake-build), OpenSSL's headers for libgit2's https (git2), and
-# the browser for end-to-end tests; sshd for the test of projects over ssh.
-apt_install cmake libcurl4-openssl-dev libssl-dev pkg-config chromium openssh-server
+# the browser for end-to-end tests; sshd for the test of projects over ssh; xz to unpack the release build's
+# execution profile (pgo/).
+apt_install cmake libcurl4-openssl-dev libssl-dev pkg-config chromium openssh-server xz-utils
 
 # PostgreSQL for the tests (trust auth on 127.0.0.1, TOOLCHAIN.md §0): installed and started when missing.
 if [ -z "${K8X_TEST_POSTGRES_URL:-}" ]; then

@@ -21,6 +21,16 @@ done
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 
+echo "[test] this rustc reads the release build's execution profile (pgo/)"
+pgo_flags=$(k8x_server_rustflags)
+if [[ $pgo_flags == *profile-use* ]]; then
+  # A profile rustc cannot read is only a warning (the build goes on without it): any output fails here.
+  echo 'fn main() {}' >"$logs/pgo.rs"
+  # shellcheck disable=SC2086
+  said=$(rustc $pgo_flags -O "$logs/pgo.rs" -o "$logs/pgo" 2>&1)
+  if [ -n "$said" ]; then echo "$said" >&2; exit 1; fi
+fi
+
 echo "[test] Rust: unit and integration tests"
 cargo nextest run --no-fail-fast 2>&1 | tee "$logs/rust"   # the default members: all but the wasm entry
 

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Regenerates the release server's execution profile, pgo/k8x-llvmN.profdata.xz (N: rustc's LLVM major; see
+# pgo/README.md). It builds k8x instrumented, runs the benchmarks' workloads on it (start-up, ingest on SQLite
+# and PostgreSQL, a 300,000-line job's logs, the pages at scale), and merges what those runs counted. Run it
+# after changing the server's hot paths or its dependencies, or after a rustc with a new LLVM; the release build
+# only uses a profile its LLVM can read. Needs that LLVM's llvm-profdata (installed here from Debian's llvm-N).
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$K8X_ROOT"
+
+llvm=$(k8x_rustc_llvm_major)
+profdata=""
+for candidate in "llvm-profdata-$llvm" "/usr/lib/llvm-$llvm/bin/llvm-profdata"; do
+  if command -v "$candidate" >/dev/null 2>&1; then profdata=$candidate; fi
+done
+if [ -z "$profdata" ]; then
+  echo "[pgo] installing llvm-$llvm for llvm-profdata"
+  apt-get install -y -qq --no-install-recommends "llvm-$llvm" >/dev/null
+  profdata="/usr/lib/llvm-$llvm/bin/llvm-profdata"
+fi
+
+# What the workloads need beside k8x: the browser bundle, the load tools, PostgreSQL if it is there.
+"$K8X_ROOT/scripts/setup.sh" >/dev/null
+"$K8X_ROOT/scripts/build.sh" --release >&2
+RUSTFLAGS="${RUSTFLAGS:-} $(k8x_server_rustflags)" cargo build --release -p k8x-bench >&2
+
+# The instrumented server, in a target directory of its own: its flags differ from the release build's, and
+# sharing one directory would rebuild every dependency each time one of the two builds. Built by the same cargo
+# command as build.sh's server: a package built alongside would change the dependencies' features, so their
+# symbol names, which is what the profile is keyed by.
+raw="$CARGO_TARGET_DIR/pgo/raw"
+rm -rf "$raw" && mkdir -p "$raw"
+instrumented="$CARGO_TARGET_DIR/pgo/instrumented"
+CARGO_TARGET_DIR="$instrumented" RUSTFLAGS="${RUSTFLAGS:-} $K8X_RELEASE_RUSTFLAGS -Cprofile-generate=$raw" \
+  cargo build -p server --bin k8x --release >&2
+
+# Each k8x process writes its counts when it exits (the benchmarks stop it with SIGTERM).
+export K8X_BIN="$instrumented/release/k8x" BENCH_SKIP_BUILD=1 LLVM_PROFILE_FILE="$raw/k8x-%p.profraw"
+bench/startup.sh
+BENCH_SECONDS=${BENCH_SECONDS:-20} bench/ingest.sh
+bench/logs.sh
+bench/pages.sh
+
+# Only k8x's runs: the build scripts and proc macros of the instrumented build wrote profiles there too.
+out="pgo/k8x-llvm$llvm.profdata"
+rm -f pgo/k8x-llvm*.profdata.xz
+"$profdata" merge --output "$out" "$raw"/k8x-*.profraw
+xz -9 "$out"
+echo "[pgo] wrote $out.xz from $(find "$raw" -name 'k8x-*.profraw' | wc -l) runs of k8x ($(du -k "$out.xz" | cut -f1) KB)"
