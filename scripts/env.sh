@@ -16,36 +16,47 @@ export WASM_BUILD_FLAGS="${WASM_BUILD_FLAGS:-}"
 # dependencies are built once.
 export K8X_RELEASE_RUSTFLAGS="--cfg erase_components"
 
-# The major version of the LLVM inside this rustc (an execution profile is read only by the LLVM that wrote it).
-k8x_rustc_llvm_major() { rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p'; }
+# This rustc's release (1.95.0). An execution profile is keyed by symbol names, and rustc puts its own version
+# into every symbol's hash: a profile made with another rustc matches nothing, so each is named after its rustc.
+k8x_rustc_release() { rustc -vV | sed -n 's/^release: //p'; }
 
 # The flags of the release server and of everything built alongside it for the host (its benchmarks' tools):
-# K8X_RELEASE_RUSTFLAGS, and the execution profile in pgo/ when this rustc's LLVM is the one that wrote it
-# (pgo/README.md; K8X_PGO=0 builds without it). With the profile, LLVM optimises the paths the benchmarks'
-# workloads run, and lays out apart every function no run touched, so that the code a running k8x uses sits
-# together. The profile is unpacked once per version into the target directory.
+# K8X_RELEASE_RUSTFLAGS, and the execution profile in pgo/ made with this rustc (pgo/README.md; K8X_PGO=0
+# builds without it). With the profile, LLVM optimises the paths the benchmarks' workloads run, and lays out
+# apart every function no run touched, so that the code a running k8x uses sits together. The profile is
+# unpacked once per version into the target directory. Without one (or if it cannot be unpacked) the build goes
+# on without it, and says so.
 k8x_server_rustflags() {
-  local llvm packed sum profile
-  llvm=$(k8x_rustc_llvm_major)
-  packed="$K8X_ROOT/pgo/k8x-llvm$llvm.profdata.xz"
-  if [ "${K8X_PGO:-1}" = 0 ] || [ ! -f "$packed" ]; then
-    if [ "${K8X_PGO:-1}" != 0 ]; then
-      echo "[build] pgo/ holds no execution profile for LLVM $llvm (this rustc's): building without one" \
-        "(scripts/pgo.sh makes it)" >&2
-    fi
+  local release packed sum profile part
+  release=$(k8x_rustc_release)
+  packed="$K8X_ROOT/pgo/k8x-rustc$release.profdata.xz"
+  if [ "${K8X_PGO:-1}" = 0 ]; then
+    echo "$K8X_RELEASE_RUSTFLAGS"
+    return
+  fi
+  if [ ! -f "$packed" ]; then
+    echo "[build] pgo/ holds no execution profile made with rustc $release (this one): building without" \
+      "profile-guided optimisation (scripts/pgo.sh makes one)" >&2
     echo "$K8X_RELEASE_RUSTFLAGS"
     return
   fi
   sum=$(sha256sum "$packed" | head -c 16)
   profile="$CARGO_TARGET_DIR/pgo/k8x-$sum.profdata"
   if [ ! -f "$profile" ]; then
+    # Unpacked to a file of its own and renamed: two builds at once never see half a profile.
     mkdir -p "$CARGO_TARGET_DIR/pgo"
-    xz -dc "$packed" >"$profile.part" && mv "$profile.part" "$profile"
+    part=$(mktemp "$CARGO_TARGET_DIR/pgo/.unpacking.XXXXXX")
+    if ! xz -dc "$packed" >"$part" || ! mv -f "$part" "$profile"; then
+      rm -f "$part"
+      echo "[build] could not unpack $packed: building without profile-guided optimisation" >&2
+      echo "$K8X_RELEASE_RUSTFLAGS"
+      return
+    fi
   fi
   # -profile-summary-cold-count=0: only what no run touched is cold (by default, code a run touched once, such as
-  # start-up's, is cold too, and would be laid out among the untouched code); -pgso=false: cold code is still
-  # optimised for speed, not size (the Kafka and Kubernetes paths are not in the workloads); no warning for a
-  # function changed since the profile was made (it is built as without a profile).
+  # start-up's, is cold too, and would be laid out among the untouched code); -pgso=false: cold code is not
+  # optimised for size (the Kafka and Kubernetes paths are not in the workloads); no warning for a function
+  # changed since the profile was made (it is built as without a profile).
   echo "$K8X_RELEASE_RUSTFLAGS -Cprofile-use=$profile -Cllvm-args=-profile-summary-cold-count=0" \
     "-Cllvm-args=-pgso=false -Cllvm-args=-no-pgo-warn-mismatch -Clink-arg=-Wl,-z,keep-text-section-prefix"
 }

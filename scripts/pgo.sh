@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# Regenerates the release server's execution profile, pgo/k8x-llvmN.profdata.xz (N: rustc's LLVM major; see
+# Regenerates the release server's execution profile, pgo/k8x-rustcR.profdata.xz (R: this rustc's release; see
 # pgo/README.md). It builds k8x instrumented, runs the benchmarks' workloads on it (start-up, ingest on SQLite
 # and PostgreSQL, a 300,000-line job's logs, the pages at scale), and merges what those runs counted. Run it
-# after changing the server's hot paths or its dependencies, or after a rustc with a new LLVM; the release build
-# only uses a profile its LLVM can read. Needs that LLVM's llvm-profdata (installed here from Debian's llvm-N).
+# after changing the server's hot paths or its dependencies, and with each new rustc: the release build uses only
+# the profile of its own rustc. Needs the llvm-profdata of that rustc's LLVM (installed from Debian's llvm-N).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$K8X_ROOT"
 
-llvm=$(k8x_rustc_llvm_major)
+llvm=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
 profdata=""
 for candidate in "llvm-profdata-$llvm" "/usr/lib/llvm-$llvm/bin/llvm-profdata"; do
   if command -v "$candidate" >/dev/null 2>&1; then profdata=$candidate; fi
 done
 if [ -z "$profdata" ]; then
   echo "[pgo] installing llvm-$llvm for llvm-profdata"
+  apt-get update -qq
   apt-get install -y -qq --no-install-recommends "llvm-$llvm" >/dev/null
   profdata="/usr/lib/llvm-$llvm/bin/llvm-profdata"
 fi
@@ -41,9 +42,9 @@ BENCH_SECONDS=${BENCH_SECONDS:-20} bench/ingest.sh
 bench/logs.sh
 bench/pages.sh
 
-# Only k8x's runs: the build scripts and proc macros of the instrumented build wrote profiles there too.
-out="pgo/k8x-llvm$llvm.profdata"
-rm -f pgo/k8x-llvm*.profdata.xz
+# Only k8x's runs: the build scripts and proc macros of the instrumented build wrote profiles there too. The
+# profile this rustc's builds use is replaced once the new one is whole.
+out="pgo/k8x-rustc$(k8x_rustc_release).profdata"
 "$profdata" merge --output "$out" "$raw"/k8x-*.profraw
-xz -9 "$out"
+xz -9 --force "$out"
 echo "[pgo] wrote $out.xz from $(find "$raw" -name 'k8x-*.profraw' | wc -l) runs of k8x ($(du -k "$out.xz" | cut -f1) KB)"

@@ -27,8 +27,10 @@ if [[ $pgo_flags == *profile-use* ]]; then
   # A profile rustc cannot read is only a warning (the build goes on without it): any output fails here.
   echo 'fn main() {}' >"$logs/pgo.rs"
   # shellcheck disable=SC2086
-  said=$(rustc $pgo_flags -O "$logs/pgo.rs" -o "$logs/pgo" 2>&1)
-  if [ -n "$said" ]; then echo "$said" >&2; exit 1; fi
+  if ! said=$(rustc $pgo_flags -O "$logs/pgo.rs" -o "$logs/pgo" 2>&1) || [ -n "$said" ]; then
+    echo "$said" >&2
+    exit 1
+  fi
 fi
 
 echo "[test] Rust: unit and integration tests"

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     sea_query::{Expr, OnConflict},
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use model::projects::{ProblemView, SyncChanges};
@@ -185,10 +185,15 @@ impl Store {
         let mut released = 0;
         for project in held {
             if let Some(token) = project.sync_claimed_by.filter(|token| token.starts_with(&prefix)) {
-                // Its record first, while the claim still keeps other syncs of the project out.
-                self.end_interrupted_syncs(&project.name).await?;
-                self.release_sync(&project.name, &token).await?;
-                released += 1;
+                // The claim let go of and the syncs it covered ended together, and only while the claim is still
+                // this instance's: once its lease ran out another k8x may have claimed the project and be
+                // syncing it (its row stays locked until this commits, so it cannot claim in between).
+                let txn = self.db.begin().await?;
+                if release(&txn, &project.name, &token).await? {
+                    fail_syncs(&txn, running_syncs_of(&project.name), INTERRUPTED).await?;
+                    released += 1;
+                }
+                txn.commit().await?;
             }
         }
         Ok(released)
@@ -196,14 +201,7 @@ impl Store {
 
     /// Lets go of a claim `owner` holds.
     pub async fn release_sync(&self, name: &str, owner: &str) -> Result<()> {
-        use project::Column as C;
-        project::Entity::update_many()
-            .col_expr(C::SyncClaimedBy, Expr::value(Option::<String>::None))
-            .col_expr(C::SyncClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
-            .filter(C::Name.eq(name))
-            .filter(C::SyncClaimedBy.eq(owner))
-            .exec(&self.db)
-            .await?;
+        release(&self.db, name, owner).await?;
         Ok(())
     }
 
@@ -310,30 +308,19 @@ impl Store {
         Ok(Finished::Done)
     }
 
-    /// Records the syncs of `project` still recorded as running as failed: the k8x process running them stopped
-    /// (their claim is gone, or is its own left behind). Their services were left untouched.
+    /// Records the syncs of `project` still recorded as running as failed: the k8x process running them stopped,
+    /// or they ran past their claim (their claim is gone, or is its own left behind). Their services were left
+    /// untouched.
     async fn end_interrupted_syncs(&self, project: &str) -> Result<()> {
-        let which = project_sync::Column::Project.eq(project);
-        self.fail_running_syncs(which, "interrupted: the k8x process running it stopped before it ended").await
+        fail_syncs(&self.db, running_syncs_of(project), INTERRUPTED).await
     }
 
-    /// Records sync `id` as failed with `error` (its services untouched).
+    /// Records sync `id` as failed with `error` (its services untouched) — also when it was recorded as
+    /// interrupted meanwhile (it ran past its claim): `error` says better what happened.
     pub async fn fail_sync(&self, id: i64, error: &str) -> Result<()> {
-        self.fail_running_syncs(project_sync::Column::Id.eq(id), error).await
-    }
-
-    /// Records the syncs `which` selects that are still running as failed with `error`.
-    async fn fail_running_syncs(&self, which: impl sea_orm::sea_query::IntoCondition, error: &str) -> Result<()> {
         use project_sync::Column as C;
-        project_sync::Entity::update_many()
-            .col_expr(C::Result, Expr::value("failed"))
-            .col_expr(C::Error, Expr::value(error))
-            .col_expr(C::FinishedAt, Expr::value(Utc::now()))
-            .filter(which)
-            .filter(C::Result.eq("running"))
-            .exec(&self.db)
-            .await?;
-        Ok(())
+        let which = sea_orm::Condition::any().add(C::Result.eq("running")).add(C::Error.eq(INTERRUPTED));
+        fail_syncs(&self.db, sea_orm::Condition::all().add(C::Id.eq(id)).add(which), error).await
     }
 
     /// A project's syncs, newest first.
@@ -391,6 +378,41 @@ impl Store {
             .all(&self.db)
             .await?)
     }
+}
+
+/// What a sync whose process stopped, or that ran past its claim, is recorded with.
+const INTERRUPTED: &str = "interrupted: its k8x process stopped, or it ran past its claim, before it ended";
+
+/// Records the syncs `which` selects as failed with `error`.
+async fn fail_syncs(db: &impl ConnectionTrait, which: sea_orm::Condition, error: &str) -> Result<()> {
+    use project_sync::Column as C;
+    project_sync::Entity::update_many()
+        .col_expr(C::Result, Expr::value("failed"))
+        .col_expr(C::Error, Expr::value(error))
+        .col_expr(C::FinishedAt, Expr::value(Utc::now()))
+        .filter(which)
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The syncs of `project` recorded as running.
+fn running_syncs_of(project: &str) -> sea_orm::Condition {
+    use project_sync::Column as C;
+    sea_orm::Condition::all().add(C::Project.eq(project)).add(C::Result.eq("running"))
+}
+
+/// Lets go of project `name`'s sync claim if `owner` holds it; whether it did.
+async fn release(db: &impl ConnectionTrait, name: &str, owner: &str) -> Result<bool> {
+    use project::Column as C;
+    let released = project::Entity::update_many()
+        .col_expr(C::SyncClaimedBy, Expr::value(Option::<String>::None))
+        .col_expr(C::SyncClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(C::Name.eq(name))
+        .filter(C::SyncClaimedBy.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(released.rows_affected == 1)
 }
 
 #[cfg(test)]

@@ -84,6 +84,29 @@ async fn the_next_sync_ends_a_sync_whose_process_stopped() {
     let syncs = store.syncs("p", 10).await.unwrap();
     let result = |id| syncs.iter().find(|s| s.id == id).map(|s| s.result.as_str()).unwrap();
     assert_eq!((result(gone), result(next)), ("failed", "running"));
+
+    // The first was alive after all, only slower than its claim: when it ends, its own error is the record.
+    store.fail_sync(gone, "the sync took longer than its claim").await.unwrap();
+    let syncs = store.syncs("p", 10).await.unwrap();
+    let error = syncs.iter().find(|s| s.id == gone).and_then(|s| s.error.clone());
+    assert_eq!(error.as_deref(), Some("the sync took longer than its claim"));
+}
+
+/// A restarted k8x whose old claim ran out and was taken by another k8x, now syncing: it leaves that sync and its
+/// claim alone.
+#[tokio::test]
+async fn a_restart_leaves_alone_a_sync_another_k8x_claimed_after_its_own_claim_ran_out() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    let project = backend::store::entities::project::Model::new("p", "webhook-secret".to_owned());
+    assert!(store.add_project(project).await.unwrap());
+    assert!(store.claim_sync("p", "restarted#old", chrono::Duration::seconds(-1)).await.unwrap());
+    assert!(store.claim_sync("p", "other#live", chrono::Duration::minutes(5)).await.unwrap(), "the old claim ran out");
+    let live = store.start_sync("p", "interval").await.unwrap();
+
+    assert_eq!(store.release_abandoned_syncs("restarted").await.unwrap(), 0);
+    let syncs = store.syncs("p", 10).await.unwrap();
+    assert_eq!(syncs.iter().find(|s| s.id == live).map(|s| s.result.as_str()), Some("running"));
+    assert!(!store.claim_sync("p", "third#x", chrono::Duration::minutes(5)).await.unwrap(), "the live claim holds");
 }
 
 /// A k8x that ran once (making the database and the project, named after its directory) and stopped, and whose
