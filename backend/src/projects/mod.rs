@@ -83,10 +83,22 @@ pub struct Projects {
     data_dir: PathBuf,
     /// This process, as it claims syncs.
     owner: String,
+    /// How long a sync's claim holds unless renewed ([`sync::CLAIM`]).
+    claim: std::time::Duration,
 }
 
 impl Projects {
     pub fn new(store: Store, data_dir: PathBuf, owner: impl Into<String>) -> Arc<Self> {
-        Arc::new(Self { store, data_dir, owner: owner.into() })
+        Self::claiming_for(store, data_dir, owner, sync::CLAIM)
+    }
+
+    /// Like [`Projects::new`], with sync claims that hold for `claim` unless renewed (a third of it apart).
+    pub fn claiming_for(
+        store: Store,
+        data_dir: PathBuf,
+        owner: impl Into<String>,
+        claim: std::time::Duration,
+    ) -> Arc<Self> {
+        Arc::new(Self { store, data_dir, owner: owner.into(), claim })
     }
 }

@@ -20,8 +20,10 @@ use crate::{
     store::{entities::service, Finished, ServiceChanges, SyncEnd},
 };
 
-/// How long a sync's claim holds: longer than a fetch may take ([`super::git`] gives up after 4 minutes).
-const CLAIM: i64 = 5 * 60;
+/// How long a sync's claim holds unless renewed. A running sync renews it every third of this, however long its
+/// fetch takes; a claim left by a k8x that stopped mid-sync holds the project this long at most (its restart
+/// lets go of it at once).
+pub const CLAIM: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What a sync reads its files with (run off the runtime): the files, or why they could not be had.
 type SnapshotFn = Box<dyn FnOnce() -> Result<Snapshot, String> + Send>;
@@ -86,23 +88,51 @@ impl Projects {
         let (this, name, trigger) = (self.clone(), name.to_owned(), trigger.to_owned());
         let task = tokio::spawn(async move {
             let token = format!("{}#{}", this.owner, uuid::Uuid::new_v4().simple());
-            if !this.store.claim_sync(&name, &token, Duration::seconds(CLAIM)).await? {
+            if !this.store.claim_sync(&name, &token, this.lease()).await? {
                 return Err(ProjectError::Busy(name));
             }
-            let result = async {
+            let work = async {
                 let newest = this.store.syncs(&name, 1).await?.first().map(|s| s.started_at);
                 if still_due.is_some_and(|due| !due(newest)) {
                     return Ok(None);
                 }
                 this.sync_claimed(&name, &trigger, &token, snapshot).await.map(Some)
-            }
-            .await;
+            };
+            let result = tokio::select! {
+                result = work => result,
+                never = this.keep_claim(&name, &token) => match never {},
+            };
             if let Err(err) = this.store.release_sync(&name, &token).await {
                 tracing::warn!(%err, project = %name, "could not release a sync claim; it runs out by itself");
             }
             result
         });
         task.await.map_err(|e| ProjectError::Invalid(format!("the sync stopped: {e}")))?
+    }
+
+    /// Renews the claim `token` on project `name` every third of its lease, for as long as the sync holding it
+    /// runs (this future is dropped when it ends). A claim lost meanwhile is not renewed again: the sync goes on,
+    /// and [`Store::finish_sync`](crate::store::Store::finish_sync) refuses its result.
+    async fn keep_claim(&self, name: &str, token: &str) -> std::convert::Infallible {
+        let mut every = tokio::time::interval(self.claim / 3);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            match self.store.renew_sync(name, token, self.lease()).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(project = %name, "a sync lost its claim; its result will not be applied");
+                    return std::future::pending().await;
+                }
+                Err(err) => tracing::warn!(%err, project = %name, "could not renew a sync claim; retrying"),
+            }
+        }
+    }
+
+    /// How long a claim holds from now.
+    fn lease(&self) -> Duration {
+        Duration::from_std(self.claim).unwrap_or(Duration::MAX)
     }
 
     /// One sync, its claim held as `token`: recorded as running, then as it ended — as failed, services
@@ -139,7 +169,8 @@ impl Projects {
             match self.store.finish_sync(id, name, token, changes, end).await? {
                 Finished::Done => Ok(()),
                 Finished::ClaimLost => Err(ProjectError::Invalid(format!(
-                    "the sync of `{name}` took longer than its claim and was not applied; sync again"
+                    "the sync of `{name}` lost its claim on the project (it could not be renewed) and was not \
+                     applied; sync again"
                 ))),
                 Finished::NameTaken { service, project } => Err(ProjectError::Invalid(format!(
                     "project `{project}` took the service name `{service}` during the sync; nothing was applied"

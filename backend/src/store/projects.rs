@@ -164,6 +164,19 @@ impl Store {
         Ok(result.rows_affected == 1)
     }
 
+    /// Moves the end of `owner`'s claim on `name` to `lease` from now: false when `owner` no longer holds it (it
+    /// ran out and another sync took it).
+    pub async fn renew_sync(&self, name: &str, owner: &str, lease: Duration) -> Result<bool> {
+        use project::Column as C;
+        let result = project::Entity::update_many()
+            .col_expr(C::SyncClaimedUntil, Expr::value(Utc::now() + lease))
+            .filter(C::Name.eq(name))
+            .filter(C::SyncClaimedBy.eq(owner))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
     /// Pins the ssh host key `key` for project `name`, unless one is pinned already.
     pub async fn pin_host_key(&self, name: &str, key: &str) -> Result<()> {
         use project::Column as C;
@@ -437,7 +450,10 @@ mod tests {
         store.release_sync("p", "me#2").await.unwrap();
         assert!(!store.claim_sync("p", "me#3", lease).await.unwrap(), "only the holder releases");
         assert_eq!(store.finish_sync(id, "p", "me#1", ServiceChanges::default(), end()).await.unwrap(), Finished::Done);
+        assert!(store.renew_sync("p", "me#1", lease).await.unwrap(), "the holder renews");
+        assert!(!store.renew_sync("p", "me#2", lease).await.unwrap(), "only the holder renews");
         store.release_sync("p", "me#1").await.unwrap();
+        assert!(!store.renew_sync("p", "me#1", lease).await.unwrap(), "a released claim is not renewed");
         assert!(store.claim_sync("p", "me#3", lease).await.unwrap());
         // An expired claim is free.
         assert!(store.claim_sync("p", "late", Duration::seconds(-1)).await.is_ok());

@@ -5,6 +5,7 @@ mod broker;
 mod helpers;
 
 mod access;
+mod claims;
 mod dead_letters;
 mod executions;
 mod ingest;
