@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the release server's execution profile, pgo/k8x-rustcR.profdata.xz (R: this rustc's release; see
 # pgo/README.md). It builds k8x instrumented, runs the benchmarks' workloads on it (start-up, ingest on SQLite
-# and PostgreSQL, a 300,000-line job's logs, the pages at scale), and merges what those runs counted. Run it
+# and PostgreSQL, a 300,000-line job's logs, the pages at scale), and merges what those runs counted; and the
+# start-up order, pgo/k8x-rustcR.order.xz, the functions its start-up ran (scripts/env.sh). Run it
 # after changing the server's hot paths or its dependencies, and with each new rustc: the release build uses only
 # the profile of its own rustc. Needs the llvm-profdata of that rustc's LLVM (installed from Debian's llvm-N).
 set -euo pipefail
@@ -35,16 +36,28 @@ instrumented="$CARGO_TARGET_DIR/pgo/instrumented"
 CARGO_TARGET_DIR="$instrumented" RUSTFLAGS="${RUSTFLAGS:-} $K8X_RELEASE_RUSTFLAGS -Cprofile-generate=$raw" \
   cargo build -p server --bin k8x --release >&2
 
-# Each k8x process writes its counts when it exits (the benchmarks stop it with SIGTERM).
-export K8X_BIN="$instrumented/release/k8x" BENCH_SKIP_BUILD=1 LLVM_PROFILE_FILE="$raw/k8x-%p.profraw"
-bench/startup.sh
+# Each k8x process writes its counts when it exits (the benchmarks stop it with SIGTERM). Start-up's runs are
+# kept apart: they also give the start-up order.
+export K8X_BIN="$instrumented/release/k8x" BENCH_SKIP_BUILD=1
+LLVM_PROFILE_FILE="$raw/startup-%p.profraw" bench/startup.sh
+export LLVM_PROFILE_FILE="$raw/k8x-%p.profraw"
 BENCH_SECONDS=${BENCH_SECONDS:-20} bench/ingest.sh
 bench/logs.sh
 bench/pages.sh
 
 # Only k8x's runs: the build scripts and proc macros of the instrumented build wrote profiles there too. The
 # profile this rustc's builds use is replaced once the new one is whole.
-out="pgo/k8x-rustc$(k8x_rustc_release).profdata"
-"$profdata" merge --output "$out" "$raw"/k8x-*.profraw
-xz -9 --force "$out"
-echo "[pgo] wrote $out.xz from $(find "$raw" -name 'k8x-*.profraw' | wc -l) runs of k8x ($(du -k "$out.xz" | cut -f1) KB)"
+out="pgo/k8x-rustc$(k8x_rustc_release)"
+"$profdata" merge --output "$out.profdata" "$raw"/startup-*.profraw "$raw"/k8x-*.profraw
+xz -9 --force "$out.profdata"
+echo "[pgo] wrote $out.profdata.xz from $(find "$raw" -name 'startup-*.profraw' -o -name 'k8x-*.profraw' | wc -l) runs of k8x" \
+  "($(du -k "$out.profdata.xz" | cut -f1) KB)"
+
+# The start-up order: every function start-up ran (a count above zero), by symbol name (a function local to its
+# crate is listed as `unit;symbol`), for the release link to put first (scripts/env.sh).
+"$profdata" merge --output "$raw/startup.profdata" "$raw"/startup-*.profraw
+"$profdata" show --all-functions --counts "$raw/startup.profdata" | awk '
+  /^  [^ ].*:$/ { name = substr($0, 3, length($0) - 3); sub(/^.*;/, "", name); next }
+  /^    Block counts: .*[1-9]/ { print name }' >"$out.order"
+xz -9 --force "$out.order"
+echo "[pgo] wrote $out.order.xz: $(xz -dc "$out.order.xz" | wc -l) functions start-up ran"

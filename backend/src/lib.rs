@@ -50,6 +50,7 @@ mod fuzz;
 pub mod ids;
 pub mod ingest;
 pub mod outcome;
+mod panics;
 pub mod private_file;
 pub mod projects;
 pub mod relay;

@@ -213,12 +213,7 @@ impl Dispatcher {
         match settled {
             Ok(settled) => (delivery, settled),
             Err(panic) => {
-                let why = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown".into());
-                let reason = format!("handling it panicked: {why}");
+                let reason = format!("handling it panicked: {}", crate::panics::message(&*panic));
                 let settled = self.dead_letter(&delivery, reason, 1, &shutdown).await;
                 (delivery, settled)
             }

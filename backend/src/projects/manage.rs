@@ -270,7 +270,7 @@ impl Projects {
         if self.store.project(name).await?.is_none() {
             return Err(ProjectError::NotFound(name.to_owned()));
         }
-        if !self.store.claim_sync(name, &token, chrono::Duration::seconds(60)).await? {
+        if !self.store.claim_sync(name, &token, self.lease()).await? {
             return Err(ProjectError::Busy(name.to_owned()));
         }
         if !self.store.remove_project(name).await? {

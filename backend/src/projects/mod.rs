@@ -92,13 +92,14 @@ impl Projects {
         Self::claiming_for(store, data_dir, owner, sync::CLAIM)
     }
 
-    /// Like [`Projects::new`], with sync claims that hold for `claim` unless renewed (a third of it apart).
+    /// Like [`Projects::new`], with sync claims that hold for `claim` (a second to a day) unless renewed.
     pub fn claiming_for(
         store: Store,
         data_dir: PathBuf,
         owner: impl Into<String>,
         claim: std::time::Duration,
     ) -> Arc<Self> {
+        let claim = claim.clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(86_400));
         Arc::new(Self { store, data_dir, owner: owner.into(), claim })
     }
 }

@@ -8,8 +8,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
+use futures::FutureExt;
 use model::projects::{NotRunView, ProblemView, SyncChanges, SyncView};
 use secrecy::ExposeSecret;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::{
     source::{self, Snapshot},
@@ -20,10 +22,14 @@ use crate::{
     store::{entities::service, Finished, ServiceChanges, SyncEnd},
 };
 
-/// How long a sync's claim holds unless renewed. A running sync renews it every third of this, however long its
-/// fetch takes; a claim left by a k8x that stopped mid-sync holds the project this long at most (its restart
-/// lets go of it at once).
-pub const CLAIM: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long a sync's claim holds unless renewed. A running sync renews it every sixth of this
+/// ([`Projects::keep_claim`]), however long its fetch takes; a claim left by a k8x that stopped mid-sync holds
+/// the project this long at most (its restart lets go of it at once). Each process reads its own clock: clocks
+/// may differ by up to about five sixths of this before a running sync's claim looks expired to another.
+pub const CLAIM: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// How soon a renewal that failed (the database unreachable) is tried again.
+const RENEW_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What a sync reads its files with (run off the runtime): the files, or why they could not be had.
 type SnapshotFn = Box<dyn FnOnce() -> Result<Snapshot, String> + Send>;
@@ -91,6 +97,8 @@ impl Projects {
             if !this.store.claim_sync(&name, &token, this.lease()).await? {
                 return Err(ProjectError::Busy(name));
             }
+            // Renewed on a task of its own, so that no stretch of the work delays it; stopped with the work.
+            let renewing = AbortOnDropHandle::new(tokio::spawn(this.clone().keep_claim(name.clone(), token.clone())));
             let work = async {
                 let newest = this.store.syncs(&name, 1).await?.first().map(|s| s.started_at);
                 if still_due.is_some_and(|due| !due(newest)) {
@@ -98,10 +106,11 @@ impl Projects {
                 }
                 this.sync_claimed(&name, &trigger, &token, snapshot).await.map(Some)
             };
-            let result = tokio::select! {
-                result = work => result,
-                never = this.keep_claim(&name, &token) => match never {},
-            };
+            // A panic on the way still lets go of the claim.
+            let result = std::panic::AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|panic| {
+                Err(ProjectError::Invalid(format!("the sync stopped: {}", crate::panics::message(&*panic))))
+            });
+            drop(renewing);
             if let Err(err) = this.store.release_sync(&name, &token).await {
                 tracing::warn!(%err, project = %name, "could not release a sync claim; it runs out by itself");
             }
@@ -110,29 +119,32 @@ impl Projects {
         task.await.map_err(|e| ProjectError::Invalid(format!("the sync stopped: {e}")))?
     }
 
-    /// Renews the claim `token` on project `name` every third of its lease, for as long as the sync holding it
-    /// runs (this future is dropped when it ends). A claim lost meanwhile is not renewed again: the sync goes on,
-    /// and [`Store::finish_sync`](crate::store::Store::finish_sync) refuses its result.
-    async fn keep_claim(&self, name: &str, token: &str) -> std::convert::Infallible {
-        let mut every = tokio::time::interval(self.claim / 3);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        every.tick().await;
+    /// Renews the claim `token` on project `name` every sixth of its lease (sooner again after a failure), until
+    /// the sync holding it ends and stops this task — or the claim is found lost (it ran out and was taken, or a
+    /// restart of this process let go of it): the sync goes on, and
+    /// [`Store::finish_sync`](crate::store::Store::finish_sync) refuses its result.
+    async fn keep_claim(self, name: String, token: String) {
+        let every = self.claim / 6;
+        let mut wait = every;
         loop {
-            every.tick().await;
-            match self.store.renew_sync(name, token, self.lease()).await {
-                Ok(true) => {}
+            tokio::time::sleep(wait).await;
+            wait = match self.store.renew_sync(&name, &token, self.lease()).await {
+                Ok(true) => every,
                 Ok(false) => {
                     tracing::warn!(project = %name, "a sync lost its claim; its result will not be applied");
-                    return std::future::pending().await;
+                    return;
                 }
-                Err(err) => tracing::warn!(%err, project = %name, "could not renew a sync claim; retrying"),
-            }
+                Err(err) => {
+                    tracing::warn!(%err, project = %name, "could not renew a sync claim; retrying");
+                    RENEW_RETRY.min(every)
+                }
+            };
         }
     }
 
     /// How long a claim holds from now.
-    fn lease(&self) -> Duration {
-        Duration::from_std(self.claim).unwrap_or(Duration::MAX)
+    pub(super) fn lease(&self) -> Duration {
+        Duration::from_std(self.claim).unwrap_or_else(|_| Duration::days(1))
     }
 
     /// One sync, its claim held as `token`: recorded as running, then as it ended — as failed, services
@@ -169,7 +181,7 @@ impl Projects {
             match self.store.finish_sync(id, name, token, changes, end).await? {
                 Finished::Done => Ok(()),
                 Finished::ClaimLost => Err(ProjectError::Invalid(format!(
-                    "the sync of `{name}` lost its claim on the project (it could not be renewed) and was not \
+                    "the sync of `{name}` lost its claim on the project (it ran out, or was taken) and was not \
                      applied; sync again"
                 ))),
                 Finished::NameTaken { service, project } => Err(ProjectError::Invalid(format!(

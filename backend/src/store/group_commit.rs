@@ -202,16 +202,9 @@ pub async fn lane(db: &impl ConnectionTrait) -> Option<MutexGuard<'static, ()>> 
 /// error of the batch (the writer goes on).
 async fn in_one(db: &DatabaseConnection, lots: &mut [Box<dyn Lot>]) -> Result<(), DbErr> {
     use futures::FutureExt;
-    std::panic::AssertUnwindSafe(try_in_one(db, lots))
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|panic| Err(DbErr::Custom(format!("writing a batch panicked: {}", panic_message(&*panic)))))
-}
-
-/// What a caught panic said.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    let text = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
-    text.unwrap_or_else(|| "unknown".into())
+    std::panic::AssertUnwindSafe(try_in_one(db, lots)).catch_unwind().await.unwrap_or_else(|panic| {
+        Err(DbErr::Custom(format!("writing a batch panicked: {}", crate::panics::message(&*panic))))
+    })
 }
 
 /// (The caller holds the turn to write.)

@@ -10,8 +10,8 @@ use backend::{
 
 use crate::helpers::service;
 
-/// The lease here: short, so that a sync outlasts it several times over.
-const LEASE: Duration = Duration::from_millis(600);
+/// The lease here: short, so that a sync outlasts it (renewed every sixth of it).
+const LEASE: Duration = Duration::from_millis(1500);
 
 /// A project `p` (of archive kind, synced from whatever files a test gives) with its store and projects.
 async fn project() -> (tempfile::TempDir, Store, std::sync::Arc<Projects>) {
@@ -36,7 +36,7 @@ async fn a_sync_that_outlasts_its_lease_keeps_its_claim_and_is_applied() {
     let syncing = tokio::spawn(async move {
         projects
             .sync_with("p", "manual", move || {
-                std::thread::sleep(LEASE * 4);
+                std::thread::sleep(LEASE * 5 / 2);
                 Ok(Snapshot::at(files, "r1".into(), None))
             })
             .await
@@ -65,7 +65,6 @@ async fn a_sync_whose_claim_was_taken_is_not_applied_and_says_so() {
                 assert_eq!(other.release_abandoned_syncs("here").await.unwrap(), 1);
                 assert!(other.claim_sync("p", "elsewhere#1", chrono::Duration::seconds(60)).await.unwrap());
             });
-            std::thread::sleep(LEASE);
             Ok(Snapshot::at(files, "r1".into(), None))
         })
         .await;

@@ -43,7 +43,7 @@ async fn k8x_serves_while_its_start_up_project_syncs_and_runs_what_came_meanwhil
     running.await.unwrap().unwrap();
 }
 
-/// A k8x killed mid-sync leaves its claim on the project (a lease of a minute, renewed while a sync runs).
+/// A k8x killed mid-sync leaves its claim on the project (a lease of two minutes, renewed while a sync runs).
 /// Restarted on the same data directory it is the same instance: it lets go of that claim at once and loads the
 /// project, instead of waiting and then dispatching with services missing; the killed sync is recorded as failed, not left
 /// running. A claim of another instance still holds (above).

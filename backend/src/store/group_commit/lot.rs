@@ -118,7 +118,7 @@ impl<B: Batch> Lot for Typed<B> {
         // A kind's hook that panics must not take the writer, and every later write, down with it.
         let batch = &self.batch;
         if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| batch.committed())) {
-            let why = super::panic_message(&*panic);
+            let why = crate::panics::message(&*panic);
             tracing::error!(%why, "a grouped write's after-commit hook panicked; its writes are committed");
         }
     }
