@@ -76,3 +76,12 @@ async fn a_sync_whose_claim_was_taken_is_not_applied_and_says_so() {
     assert!(syncs[0].error.as_deref().is_some_and(|e| e.contains("lost its claim")), "{:?}", syncs[0].error);
     assert!(!store.claim_sync("p", "third#1", chrono::Duration::seconds(60)).await.unwrap(), "the other's claim holds");
 }
+
+#[tokio::test]
+async fn a_sync_that_panics_lets_go_of_its_claim_at_once() {
+    let (_dir, store, projects) = project().await;
+    let result = projects.sync_if("p", "interval", |_| panic!("a check went wrong")).await;
+    let err = result.expect_err("a panicking sync fails");
+    assert!(err.to_string().contains("a check went wrong"), "{err}");
+    assert!(store.claim_sync("p", "elsewhere#1", chrono::Duration::seconds(60)).await.unwrap(), "released, not held");
+}
