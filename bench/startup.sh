@@ -29,10 +29,11 @@ stop_k8x() {
   while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 }
 
-# The binary read from disk as after a reboot: its pages dropped from the page cache first, so that they come back
-# through k8x's own page faults. (A binary the linker has just written sits in the page cache in other units, and
+# The binary read from disk as after a reboot: its pages are dropped from the page cache before the first start,
+# so that they come back through k8x's own page faults (and the later starts find them so). (A binary the linker has just written sits in the page cache in other units, and
 # a kernel that maps a whole cached folio on a fault would show an idle RSS that depends on how it got there.)
-sync "$K8X_BIN" && dd if="$K8X_BIN" iflag=nocache count=0 status=none
+sync "$K8X_BIN"
+dd if="$K8X_BIN" iflag=nocache count=0 status=none
 start_once "fresh data directory: migrations, first admin"
 stop_k8x
 for run in 1 2 3; do

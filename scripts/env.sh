@@ -72,7 +72,7 @@ k8x_server_rustflags() {
   # profile is keyed by.) A function of the list not in this build (inlined, or changed since) is no error. Only
   # where rustc links with its own lld (x86_64 Linux): other linkers do not take the flag.
   order=$(k8x_pgo_file "k8x-rustc$release.order")
-  if [ -n "$order" ] && rustc -vV | grep -qx 'host: x86_64-unknown-linux-gnu'; then
+  if [ -n "$order" ] && [ "$(rustc --print host-tuple)" = x86_64-unknown-linux-gnu ]; then
     flags+=" -Clink-arg=-Wl,--symbol-ordering-file=$order -Clink-arg=-Wl,--no-warn-symbol-ordering"
   fi
   echo "$flags"

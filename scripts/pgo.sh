@@ -46,18 +46,23 @@ bench/logs.sh
 bench/pages.sh
 
 # Only k8x's runs: the build scripts and proc macros of the instrumented build wrote profiles there too. The
-# profile this rustc's builds use is replaced once the new one is whole.
+# profile and the order this rustc's builds use are replaced together, once both are whole.
+shopt -s failglob
 out="pgo/k8x-rustc$(k8x_rustc_release)"
-"$profdata" merge --output "$out.profdata" "$raw"/startup-*.profraw "$raw"/k8x-*.profraw
-xz -9 --force "$out.profdata"
-echo "[pgo] wrote $out.profdata.xz from $(find "$raw" -name 'startup-*.profraw' -o -name 'k8x-*.profraw' | wc -l) runs of k8x" \
-  "($(du -k "$out.profdata.xz" | cut -f1) KB)"
+"$profdata" merge --output "$raw/all.profdata" "$raw"/startup-*.profraw "$raw"/k8x-*.profraw
+xz -9 --force "$raw/all.profdata"
 
 # The start-up order: every function start-up ran (a count above zero), by symbol name (a function local to its
 # crate is listed as `unit;symbol`), for the release link to put first (scripts/env.sh).
 "$profdata" merge --output "$raw/startup.profdata" "$raw"/startup-*.profraw
 "$profdata" show --all-functions --counts "$raw/startup.profdata" | awk '
   /^  [^ ].*:$/ { name = substr($0, 3, length($0) - 3); sub(/^.*;/, "", name); next }
-  /^    Block counts: .*[1-9]/ { print name }' >"$out.order"
-xz -9 --force "$out.order"
-echo "[pgo] wrote $out.order.xz: $(xz -dc "$out.order.xz" | wc -l) functions start-up ran"
+  /^    Block counts: .*[1-9]/ { print name }' | awk '!seen[$0]++' >"$raw/startup.order"
+[ -s "$raw/startup.order" ] || { echo "[pgo] start-up ran no function: no profile written" >&2; exit 1; }
+xz -9 --force "$raw/startup.order"
+
+mv -f "$raw/all.profdata.xz" "$out.profdata.xz"
+mv -f "$raw/startup.order.xz" "$out.order.xz"
+echo "[pgo] wrote $out.profdata.xz from $(find "$raw" -name 'startup-*.profraw' -o -name 'k8x-*.profraw' | wc -l)" \
+  "runs of k8x ($(du -k "$out.profdata.xz" | cut -f1) KB), and $out.order.xz:" \
+  "$(xz -dc "$out.order.xz" | wc -l) functions start-up ran"

@@ -273,7 +273,14 @@ impl Projects {
         if !self.store.claim_sync(name, &token, self.lease()).await? {
             return Err(ProjectError::Busy(name.to_owned()));
         }
-        if !self.store.remove_project(name).await? {
+        // Removed, the project takes its claim along; not removed, the claim is let go of at once.
+        let removed = self.store.remove_project(name).await;
+        if !matches!(removed, Ok(true)) {
+            if let Err(err) = self.store.release_sync(name, &token).await {
+                tracing::warn!(%err, project = %name, "could not release a claim; it runs out by itself");
+            }
+        }
+        if !removed? {
             return Err(ProjectError::NotFound(name.to_owned()));
         }
         let cache = super::git::cache_dir(&self.data_dir, name);

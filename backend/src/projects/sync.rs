@@ -107,9 +107,7 @@ impl Projects {
                 this.sync_claimed(&name, &trigger, &token, snapshot).await.map(Some)
             };
             // A panic on the way still lets go of the claim.
-            let result = std::panic::AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|panic| {
-                Err(ProjectError::Invalid(format!("the sync stopped: {}", crate::panics::message(&*panic))))
-            });
+            let result = std::panic::AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|p| Err(stopped(&*p)));
             drop(renewing);
             if let Err(err) = this.store.release_sync(&name, &token).await {
                 tracing::warn!(%err, project = %name, "could not release a sync claim; it runs out by itself");
@@ -157,7 +155,9 @@ impl Projects {
         snapshot: SnapshotFn,
     ) -> Result<SyncView, ProjectError> {
         let id = self.store.start_sync(name, trigger).await?;
-        let outcome = async {
+        // A panic on the way is recorded like any failure (nothing was written: the changes go in one
+        // transaction).
+        let outcome = std::panic::AssertUnwindSafe(async {
             let read = tokio::task::spawn_blocking(move || {
                 let snapshot = snapshot()?;
                 let walk = catalog::walk(&snapshot.root);
@@ -188,8 +188,10 @@ impl Projects {
                     "project `{project}` took the service name `{service}` during the sync; nothing was applied"
                 ))),
             }
-        }
-        .await;
+        })
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| Err(stopped(&*panic)));
         if let Err(err) = &outcome {
             // The services stay as they were; the record says why.
             if let Err(store) = self.store.fail_sync(id, &err.to_string()).await {
@@ -325,4 +327,9 @@ fn to_row(scanned: ScannedService, project: &str, revision: &str) -> service::Mo
         revision: Some(revision.to_owned()),
         source_dir: Some(scanned.dir),
     }
+}
+
+/// What a sync that panicked ends with.
+fn stopped(panic: &(dyn std::any::Any + Send)) -> ProjectError {
+    ProjectError::Invalid(format!("the sync stopped: {}", crate::panics::message(panic)))
 }

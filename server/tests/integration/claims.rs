@@ -85,3 +85,14 @@ async fn a_sync_that_panics_lets_go_of_its_claim_at_once() {
     assert!(err.to_string().contains("a check went wrong"), "{err}");
     assert!(store.claim_sync("p", "elsewhere#1", chrono::Duration::seconds(60)).await.unwrap(), "released, not held");
 }
+
+#[tokio::test]
+async fn a_sync_whose_reading_panics_is_recorded_failed_and_lets_go_of_its_claim() {
+    let (_dir, store, projects) = project().await;
+    let view = projects.sync_with("p", "manual", || panic!("the files could not be walked")).await.unwrap();
+    assert_eq!(view.result, "failed", "{view:?}");
+    let syncs = store.syncs("p", 1).await.unwrap();
+    assert_eq!(syncs[0].result, "failed", "{:?}", syncs[0]);
+    assert!(syncs[0].error.as_deref().is_some_and(|e| e.contains("the files could not be walked")));
+    assert!(store.claim_sync("p", "elsewhere#1", chrono::Duration::seconds(60)).await.unwrap(), "released");
+}
